@@ -1,0 +1,460 @@
+"""A local Hugging Face Hub for tests, the sandbox and benchmarks: olah in offline mode over git repos built here.
+
+- ``build_repo(mirror_root, repo_id, commits, tags=None, lfs_paths=None, gated=False, repo_type="model")`` makes a
+  plain git repository under ``mirror_root/models/ORG/NAME`` (``datasets/`` for datasets). Each entry of
+  ``commits`` is ``{path: bytes or None}`` applied on top of the previous commit (None deletes) and committed on
+  ``main``. LFS files are committed as pointer files with their objects in ``.git/lfs/objects/aa/bb/<oid>``,
+  which is how olah serves them (no git-lfs binary needed). Returns a ``BuiltRepo`` with the commit shas.
+- ``OlahHub(mirror_root)`` runs ``olah`` offline on a free port in a subprocess, with a small HTTP front in this
+  process (``.endpoint``) that:
+    * serves gated repos the way huggingface.co does: olah's local mirrors have no notion of gating (its repo
+      metadata always says ``gated: false`` and it checks no token), so the front answers 401/403 with
+      ``X-Error-Code: GatedRepo`` and the Hub's messages unless a token listed for the repo is sent;
+    * records every request (``.requests``) so tests can count what a run asked of the Hub;
+    * injects faults: ``drop_after(path_part, nbytes, times=1)`` cuts the connection mid-body.
+  ``.olah_endpoint`` is olah itself (no front), for throughput runs.
+- ``corrupt_lfs_object(repo, path, ...)`` rewrites an LFS object in place (same or other length) so the server
+  serves bytes that no longer match the sha256 in the pointer.
+- ``build_sandbox_repos(mirror_root)`` makes the demo model ``accelci-demo/tiny-diffusers`` for ``make sandbox``.
+"""
+
+import hashlib
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LFS_POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n"
+GATED_FILE = ".gated.json"
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "accelci tests", "GIT_AUTHOR_EMAIL": "tests@accelci.invalid",
+    "GIT_COMMITTER_NAME": "accelci tests", "GIT_COMMITTER_EMAIL": "tests@accelci.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class BuiltRepo:
+    """What build_repo made: where, and the commit of each step (oldest first)."""
+
+    repo_id: str
+    repo_type: str
+    path: str
+    commits: list = field(default_factory=list)
+    tags: dict = field(default_factory=dict)
+    lfs: dict = field(default_factory=dict)  # path -> sha256 of the latest content
+
+    @property
+    def head(self):
+        """The commit main points at."""
+        return self.commits[-1]
+
+
+def _git(repo_path, *args, env_extra=None):
+    env = dict(os.environ)
+    env.update(GIT_ENV)
+    if env_extra:
+        env.update(env_extra)
+    out = subprocess.run(["git", "-C", repo_path] + list(args), check=True, capture_output=True, env=env)
+    return out.stdout.decode().strip()
+
+
+def _is_lfs(path, data, lfs_paths):
+    if lfs_paths is None:
+        return len(data) >= 64 * 1024 or path.endswith((".safetensors", ".bin", ".pt", ".gguf"))
+    if callable(lfs_paths):
+        return bool(lfs_paths(path, data))
+    return path in lfs_paths
+
+
+def _store_lfs_object(repo_path, data):
+    oid = hashlib.sha256(data).hexdigest()
+    obj_dir = os.path.join(repo_path, ".git", "lfs", "objects", oid[:2], oid[2:4])
+    os.makedirs(obj_dir, exist_ok=True)
+    obj = os.path.join(obj_dir, oid)
+    if not os.path.exists(obj):
+        with open(obj, "wb") as handle:
+            handle.write(data)
+    return oid
+
+
+def repo_dir(mirror_root, repo_id, repo_type="model"):
+    """Where olah looks for a repo's git mirror."""
+    return os.path.join(mirror_root, repo_type + "s", *repo_id.split("/"))
+
+
+def build_repo(mirror_root, repo_id, commits, tags=None, lfs_paths=None, gated=False, repo_type="model",
+               gated_tokens=("hf_test_access_token",)):
+    """Create (or extend) a git repo olah serves; see the module docstring. Returns a BuiltRepo.
+
+    ``tags`` maps a tag name to the index of the commit it points at. ``lfs_paths`` is a set of paths, a
+    predicate ``(path, data) -> bool``, or None (files of 64 KiB or more and weight files go to LFS).
+    ``gated=True`` records the repo in ``mirror_root/.gated.json`` for OlahHub; ``gated_tokens`` are the tokens
+    that have been granted access.
+    """
+    if repo_type not in ("model", "dataset"):
+        raise ValueError("repo_type must be model or dataset")
+    path = repo_dir(mirror_root, repo_id, repo_type)
+    fresh = not os.path.isdir(os.path.join(path, ".git"))
+    os.makedirs(path, exist_ok=True)
+    built = BuiltRepo(repo_id=repo_id, repo_type=repo_type, path=path)
+    if fresh:
+        _git(path, "init", "-q", "-b", "main")
+    # Fixed, increasing dates keep commit shas reproducible for the same content.
+    base_date = 1767225600 + (0 if fresh else int(_git(path, "rev-list", "--count", "HEAD")) * 60)
+    for index, change in enumerate(commits):
+        for rel, data in sorted(change.items()):
+            target = os.path.join(path, rel)
+            if data is None:
+                if os.path.exists(target):
+                    _git(path, "rm", "-q", "--", rel)
+                built.lfs.pop(rel, None)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if _is_lfs(rel, data, lfs_paths):
+                oid = _store_lfs_object(path, data)
+                content = (LFS_POINTER % (oid, len(data))).encode()
+                built.lfs[rel] = oid
+            else:
+                content = data
+                built.lfs.pop(rel, None)
+            with open(target, "wb") as handle:
+                handle.write(content)
+            _git(path, "add", "--", rel)
+        stamp = "%d +0000" % (base_date + index * 60)
+        _git(path, "commit", "-q", "--allow-empty", "-m", "step %d" % index,
+             env_extra={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp})
+        built.commits.append(_git(path, "rev-parse", "HEAD"))
+    for name, index in (tags or {}).items():
+        _git(path, "tag", "-f", name, built.commits[index])
+        built.tags[name] = built.commits[index]
+    if gated:
+        gated_path = os.path.join(mirror_root, GATED_FILE)
+        registry = {}
+        if os.path.exists(gated_path):
+            with open(gated_path) as handle:
+                registry = json.load(handle)
+        registry[repo_id] = {"repo_type": repo_type, "tokens": list(gated_tokens)}
+        with open(gated_path, "w") as handle:
+            json.dump(registry, handle)
+    return built
+
+
+def corrupt_lfs_object(built, rel_path, new_length=None, seed=1):
+    """Overwrite the LFS object of ``rel_path`` with other bytes (same length unless new_length is given)."""
+    oid = built.lfs[rel_path]
+    obj = os.path.join(built.path, ".git", "lfs", "objects", oid[:2], oid[2:4], oid)
+    size = os.path.getsize(obj)
+    length = size if new_length is None else new_length
+    rng = random.Random(seed)
+    with open(obj, "wb") as handle:
+        handle.write(bytes(rng.getrandbits(8) for _ in range(min(length, 4096))) * (length // 4096 + 1))
+        handle.truncate(length)
+    return obj
+
+
+def restore_lfs_object(built, rel_path, data):
+    """Put the right bytes back for ``rel_path`` (after corrupt_lfs_object)."""
+    oid = built.lfs[rel_path]
+    obj = os.path.join(built.path, ".git", "lfs", "objects", oid[:2], oid[2:4], oid)
+    with open(obj, "wb") as handle:
+        handle.write(data)
+
+
+def sandbox_demo_files(seed=7):
+    """The demo model's files: a small diffusers-like layout with one LFS safetensors-like file."""
+    rng = random.Random(seed)
+    weights = bytes(rng.getrandbits(8) for _ in range(256 * 1024)) * 8  # 2 MiB
+    header = json.dumps({"__metadata__": {"format": "pt"}, "w": {"dtype": "F16", "shape": [1048576],
+                                                                   "data_offsets": [0, len(weights)]}}).encode()
+    safetensors = len(header).to_bytes(8, "little") + header + weights
+    return {
+        "README.md": b"---\nlicense: apache-2.0\n---\n# tiny-diffusers\nA demo model for the accelci sandbox.\n",
+        "model_index.json": json.dumps({"_class_name": "DemoPipeline", "_diffusers_version": "0.33.0"}).encode(),
+        "scheduler/scheduler_config.json": json.dumps({"num_train_timesteps": 1000}).encode(),
+        "transformer/config.json": json.dumps({"hidden_size": 64, "num_layers": 2}).encode(),
+        "transformer/diffusion_pytorch_model.safetensors": safetensors,
+        "tokenizer/vocab.txt": b"\n".join(b"tok%d" % i for i in range(2000)),
+    }
+
+
+SANDBOX_REPO = "accelci-demo/tiny-diffusers"
+
+
+def build_sandbox_repos(mirror_root):
+    """The demo model the sandbox inventory stages. Returns {repo_id: BuiltRepo}."""
+    built = build_repo(mirror_root, SANDBOX_REPO, [sandbox_demo_files()], tags={"v1.0": 0},
+                       lfs_paths=lambda path, data: path.endswith(".safetensors"))
+    return {SANDBOX_REPO: built}
+
+
+class _Front(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _gated_messages(repo_id, repo_type):
+    kind = "dataset" if repo_type == "dataset" else "model"
+    return (
+        "Access to %s %s is restricted. You must have access to it and be authenticated to access it. "
+        "Please log in." % (kind, repo_id),
+        "Access to %s %s is restricted and you are not in the authorized list. Visit https://huggingface.co/%s "
+        "to ask for access." % (kind, repo_id, repo_id),
+    )
+
+
+class OlahHub:
+    """olah (offline, local git mirrors) in a subprocess, behind a recording, gating, fault-injecting front."""
+
+    def __init__(self, mirror_root, front=True, log_dir=None):
+        self.mirror_root = os.path.abspath(mirror_root)
+        self.use_front = front
+        self.olah_port = free_port()
+        self.front_port = free_port() if front else None
+        self.requests = []
+        self._faults = []
+        self._lock = threading.Lock()
+        self._process = None
+        self._server = None
+        self._thread = None
+        self._workdir = None
+        self._log_dir = log_dir
+
+    @property
+    def olah_endpoint(self):
+        """olah itself."""
+        return "http://127.0.0.1:%d" % self.olah_port
+
+    @property
+    def endpoint(self):
+        """What HF_ENDPOINT / endpoint= should be."""
+        if self.use_front:
+            return "http://127.0.0.1:%d" % self.front_port
+        return self.olah_endpoint
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self, timeout=60.0):
+        """Start olah and the front; returns self."""
+        self._workdir = tempfile.mkdtemp(prefix="olah-")
+        config = os.path.join(self._workdir, "olah.toml")
+        with open(config, "w") as handle:
+            handle.write(
+                "[basic]\nhost = \"127.0.0.1\"\nport = %d\nrepos-path = \"%s\"\nmirrors-path = [\"%s\"]\n"
+                "mirror-netloc = \"127.0.0.1:%d\"\nmirror-lfs-netloc = \"127.0.0.1:%d\"\nmetadata-cache-ttl = 0\n"
+                "[accessibility]\noffline = true\n"
+                % (self.olah_port, os.path.join(self._workdir, "repos"), self.mirror_root, self.olah_port,
+                   self.olah_port)
+            )
+        log_dir = self._log_dir or os.path.join(self._workdir, "logs")
+        self._log = open(os.path.join(self._workdir, "stdout.log"), "wb")
+        argv = [sys.executable, "-c", "import sys; from olah.server import cli; sys.exit(cli())",
+                "--config", config, "--log-path", log_dir]
+        self._process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=self._workdir)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process.poll() is not None:
+                out = self.log_text()
+                self.stop()
+                raise RuntimeError("olah exited early: %s" % out)
+            try:
+                with socket.create_connection(("127.0.0.1", self.olah_port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    out = self.log_text()
+                    self.stop()
+                    raise RuntimeError("olah did not listen within %.0fs: %s" % (timeout, out))
+                time.sleep(0.1)
+        if self.use_front:
+            self._server = _Front(("127.0.0.1", self.front_port), self._handler_class())
+            self._thread = threading.Thread(target=self._server.serve_forever, name="hub-front", daemon=True)
+            self._thread.start()
+        return self
+
+    def log_text(self):
+        """olah's console output (for failure messages)."""
+        path = os.path.join(self._workdir or "", "stdout.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8", "replace")[-4000:]
+
+    def stop(self):
+        """Stop the front and olah and remove olah's working dir."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            self._process = None
+            self._log.close()
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- test controls ---------------------------------------------------------------------------------------
+    def drop_after(self, path_part, nbytes, times=1):
+        """The next ``times`` GETs whose path contains ``path_part`` are cut after ``nbytes`` of body."""
+        with self._lock:
+            self._faults.append({"part": path_part, "bytes": nbytes, "left": times})
+
+    def reset_log(self):
+        """Forget the recorded requests."""
+        with self._lock:
+            del self.requests[:]
+
+    def requests_for(self, repo_id):
+        """Recorded (method, path) pairs that concern repo_id."""
+        with self._lock:
+            return [r for r in self.requests if repo_id in r[1]]
+
+    def _take_fault(self, path):
+        with self._lock:
+            for fault in self._faults:
+                if fault["left"] > 0 and fault["part"] in path:
+                    fault["left"] -= 1
+                    return fault["bytes"]
+        return None
+
+    def _gated(self):
+        gated_path = os.path.join(self.mirror_root, GATED_FILE)
+        if not os.path.exists(gated_path):
+            return {}
+        with open(gated_path) as handle:
+            return json.load(handle)
+
+    def _gate_for(self, path):
+        """The gated repo a request path concerns, if any (API and resolve URLs)."""
+        for repo_id, info in self._gated().items():
+            prefix = "datasets/" if info.get("repo_type") == "dataset" else ""
+            if ("/api/%ss/%s/" % (info.get("repo_type", "model"), repo_id)) in path + "/" or \
+                    path.startswith("/%s%s/resolve/" % (prefix, repo_id)):
+                return repo_id, info
+        return None
+
+    def _handler_class(self):
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                return
+
+            def _forward(self, method):
+                with hub._lock:
+                    hub.requests.append((method, self.path))
+                gate = hub._gate_for(self.path.split("?")[0])
+                if gate is not None:
+                    repo_id, info = gate
+                    auth = self.headers.get("Authorization", "")
+                    token = auth[7:] if auth.lower().startswith("bearer ") else ""
+                    # Like huggingface.co: metadata of a gated repo is public, its files and tree are not.
+                    if "/revision/" not in self.path and token not in info.get("tokens", []):
+                        no_login, not_authorized = _gated_messages(repo_id, info.get("repo_type"))
+                        status, message = (403, not_authorized) if token else (401, no_login)
+                        body = json.dumps({"error": message}).encode()
+                        self.send_response(status)
+                        self.send_header("X-Error-Code", "GatedRepo")
+                        self.send_header("X-Error-Message", message)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        if method != "HEAD":
+                            self.wfile.write(body)
+                        return
+                conn = http.client.HTTPConnection("127.0.0.1", hub.olah_port, timeout=120)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                headers["Host"] = "127.0.0.1:%d" % hub.olah_port
+                conn.request(method, self.path, headers=headers)
+                resp = conn.getresponse()
+                cut = hub._take_fault(self.path) if method == "GET" else None
+                self.send_response(resp.status, resp.reason)
+                length = resp.getheader("Content-Length")
+                for key, value in resp.getheaders():
+                    if key.lower() in ("transfer-encoding", "connection", "content-length", "server", "date"):
+                        continue
+                    self.send_header(key, value)
+                if method == "HEAD" or resp.status in (204, 304):
+                    if length is not None:
+                        self.send_header("Content-Length", length)
+                    self.end_headers()
+                    conn.close()
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                sent = 0
+                while True:
+                    chunk = resp.read(256 * 1024)
+                    if not chunk:
+                        break
+                    if cut is not None and sent + len(chunk) >= cut:
+                        part = chunk[: max(cut - sent, 0)]
+                        if part:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                        self.wfile.flush()
+                        # Abort the connection mid-body, like a dropped link.
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        self.close_connection = True
+                        conn.close()
+                        return
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent += len(chunk)
+                self.wfile.write(b"0\r\n\r\n")
+                conn.close()
+
+            def do_GET(self):
+                self._forward("GET")
+
+            def do_HEAD(self):
+                self._forward("HEAD")
+
+        return Handler
+
+
+def _main():
+    """Serve the sandbox repos: python -m tests.emulators.hub MIRROR_ROOT (prints the endpoint)."""
+    root = sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp(prefix="hub-mirror-")
+    build_sandbox_repos(root)
+    with OlahHub(root) as hub:
+        print(hub.endpoint, flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    _main()
