@@ -1,0 +1,426 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to accelci.runners
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The one helm runner of this collection.
+
+- ``helm_argument_spec()``: the shared helm options (documented in the ``helm`` doc fragment).
+- ``Helm``: finds the binary, checks its version (3.8+ or 4.x), runs argv lists (never a shell string) with
+  credentials in the environment and values in a 0600 temporary file, reads release state, and installs,
+  upgrades, renders or removes releases. Failures raise ``HelmError`` with rc/stdout/stderr/command, secrets masked.
+- ``release_action()``: the install / upgrade / none decision from what ``helm list`` and ``helm get values``
+  returned, so it can be unit-tested from recorded outputs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+
+MIN_HELM = (3, 8, 0)
+MASK = "********"
+HELM_DIFF_CHANGES_RC = 2
+
+
+def helm_argument_spec():
+    """Options every helm-backed module takes."""
+    return dict(
+        binary_path=dict(type="path"),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=600),
+        rollback_on_failure=dict(type="bool", default=True),
+        use_helm_diff=dict(type="bool", default=True),
+    )
+
+
+class HelmError(Exception):
+    """A helm call failed; carries what a user needs to debug it (secrets already masked)."""
+
+    def __init__(self, msg, rc=None, stdout="", stderr="", command=None):
+        super(HelmError, self).__init__(msg)
+        self.msg = msg
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.command = command or []
+
+    def as_dict(self):
+        """Keyword arguments for fail_json."""
+        return dict(msg=self.msg, rc=self.rc, stdout=self.stdout, stderr=self.stderr, command=self.command)
+
+
+def parse_version(text):
+    """'v3.14.2+g...' or 'v4.1.4' -> (3, 14, 2); ValueError when there is no version in the text."""
+    match = re.search(r"v?(\d+)\.(\d+)\.(\d+)", text or "")
+    if not match:
+        raise ValueError("cannot read a helm version from %r" % (text,))
+    return tuple(int(part) for part in match.groups())
+
+
+def check_version(version):
+    """Accept helm 3.8+ (OCI support is GA from 3.8) and helm 4.x; refuse anything else."""
+    if version < MIN_HELM or version[0] > 4:
+        raise HelmError(
+            "helm %s is not supported: this collection needs helm 3.8 or later (OCI charts) or helm 4.x"
+            % ".".join(str(part) for part in version)
+        )
+    return version
+
+
+def mask_text(text, secrets):
+    """Replace every secret (and each line of a multi-line secret) in text with a mask."""
+    if not text:
+        return text
+    pieces = set()
+    for secret in secrets or ():
+        if not secret:
+            continue
+        secret = str(secret)
+        pieces.add(secret)
+        for line in secret.splitlines():
+            if len(line.strip()) >= 4:
+                pieces.add(line.strip())
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, MASK)
+    return text
+
+
+def mask_values(value, secrets):
+    """A deep copy of a values structure with secret strings masked (for diff and results)."""
+    if isinstance(value, dict):
+        return dict((key, mask_values(item, secrets)) for key, item in value.items())
+    if isinstance(value, list):
+        return [mask_values(item, secrets) for item in value]
+    if isinstance(value, str):
+        return mask_text(value, secrets)
+    return value
+
+
+def chart_version_of(chart_field, chart_name):
+    """helm list's 'chart' column is NAME-VERSION: return VERSION for the given chart name, else None."""
+    if not chart_field:
+        return None
+    prefix = chart_name + "-"
+    if chart_field.startswith(prefix):
+        return chart_field[len(prefix):]
+    match = re.match(r"^(.*)-(v?\d+\.\d+\.\d+.*)$", chart_field)
+    return match.group(2) if match else None
+
+
+def normalize_values(values):
+    """Values as helm returns them from JSON: None for empty, ints kept, keys sorted by json round-trip."""
+    if not values:
+        return {}
+    return json.loads(json.dumps(values, sort_keys=True))
+
+
+def release_action(current, current_values, chart_name, chart_version, desired_values):
+    """Decide what a helm upgrade --install would do.
+
+    current: the release's entry from ``helm list -o json`` (or None); current_values: ``helm get values -o json``
+    (user-supplied values). Returns (action, reason) with action in install | upgrade | none.
+    """
+    if not current:
+        return "install", "release not found"
+    status = (current.get("status") or "").lower()
+    if status != "deployed":
+        return "upgrade", "release status is %s" % (status or "unknown")
+    installed = chart_version_of(current.get("chart"), chart_name)
+    if chart_version and installed != str(chart_version):
+        return "upgrade", "chart version %s -> %s" % (installed, chart_version)
+    if normalize_values(current_values) != normalize_values(desired_values):
+        return "upgrade", "values differ"
+    return "none", "release is up to date"
+
+
+def values_delta(before, after, path=""):
+    """Dotted paths whose values differ between two values trees (for reporting, not deciding)."""
+    changes = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key in sorted(set(before) | set(after)):
+            sub = "%s.%s" % (path, key) if path else str(key)
+            if key not in before or key not in after:
+                changes.append(sub)
+            else:
+                changes.extend(values_delta(before[key], after[key], sub))
+        return changes
+    if before != after:
+        changes.append(path or ".")
+    return changes
+
+
+def dump_yaml(data):
+    """Values as block YAML with stable key order."""
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
+
+
+def _default_executor(argv, env):
+    merged = dict(os.environ)
+    merged.update(env or {})
+    proc = subprocess.run(argv, env=merged, capture_output=True, text=True, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+class Helm(object):
+    """Run helm. ``module`` (an AnsibleModule) is optional so the runner can be tested without Ansible."""
+
+    def __init__(self, module=None, binary_path=None, kubeconfig=None, context=None, secrets=(), executor=None,
+                 env=None):
+        self.module = module
+        self.binary_path = binary_path
+        self.secrets = [s for s in (secrets or ()) if s]
+        self.env = {}
+        if kubeconfig:
+            self.env["KUBECONFIG"] = kubeconfig
+        if context:
+            self.env["HELM_KUBECONTEXT"] = context
+        self.env.update(env or {})
+        self._executor = executor
+        self._binary = None
+        self._version = None
+        self._plugins = None
+        self.commands = []
+        if module is not None:
+            for secret in self.secrets:
+                module.no_log_values.add(secret)
+
+    # -- low level ---------------------------------------------------------------------------------------------
+
+    @property
+    def binary(self):
+        """Absolute path of helm: binary_path, else PATH (module.get_bin_path), else a clear error."""
+        if self._binary:
+            return self._binary
+        if self.binary_path:
+            if not (os.path.isfile(self.binary_path) and os.access(self.binary_path, os.X_OK)):
+                raise HelmError("binary_path %s is not an executable file" % self.binary_path)
+            self._binary = self.binary_path
+        else:
+            found = None
+            if self.module is not None:
+                found = self.module.get_bin_path("helm", required=False)
+            found = found or shutil.which("helm")
+            if not found:
+                raise HelmError(
+                    "helm was not found on PATH: install helm 3.8+ or 4.x, or set binary_path "
+                    "(delivery=render needs helm only to validate; set validate=false to skip it)"
+                )
+            self._binary = found
+        return self._binary
+
+    def run(self, args, check=True, data=None):
+        """Run helm with an argv list; return (rc, stdout, stderr). Raise HelmError when check and rc != 0."""
+        argv = [self.binary] + [str(arg) for arg in args]
+        self.commands.append(mask_text(" ".join(argv), self.secrets))
+        if self._executor is not None:
+            rc, out, err = self._executor(argv, dict(self.env))
+        elif self.module is not None:
+            rc, out, err = self.module.run_command(argv, environ_update=dict(self.env), data=data,
+                                                   check_rc=False)
+        else:
+            rc, out, err = _default_executor(argv, self.env)
+        if check and rc != 0:
+            raise HelmError(
+                "helm %s failed (rc=%s): %s" % (args[0] if args else "", rc, mask_text((err or out or "").strip(),
+                                                                                      self.secrets)),
+                rc=rc,
+                stdout=mask_text(out, self.secrets),
+                stderr=mask_text(err, self.secrets),
+                command=[mask_text(a, self.secrets) for a in argv],
+            )
+        return rc, out, err
+
+    def version(self):
+        """The helm version as a tuple, checked against what this collection supports."""
+        if self._version is None:
+            _rc, out, _err = self.run(["version", "--template", "{{.Version}}"])
+            try:
+                parsed = parse_version(out)
+            except ValueError as exc:
+                raise HelmError(str(exc))
+            self._version = check_version(parsed)
+        return self._version
+
+    def has_diff_plugin(self):
+        """True when the helm-diff plugin is installed."""
+        if self._plugins is None:
+            rc, out, _err = self.run(["plugin", "list"], check=False)
+            self._plugins = out if rc == 0 else ""
+        return bool(re.search(r"^diff\s", self._plugins or "", re.M))
+
+    def write_values_file(self, values):
+        """Write values to a 0600 temporary file and return its path (removed by cleanup())."""
+        fd, path = tempfile.mkstemp(prefix="accelci-helm-values-", suffix=".yaml")
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(dump_yaml(values or {}))
+        except Exception:
+            os.unlink(path)
+            raise
+        if self.module is not None:
+            self.module.add_cleanup_file(path)
+        self._tempfiles = getattr(self, "_tempfiles", []) + [path]
+        return path
+
+    def cleanup(self):
+        """Remove temporary values files now (the module also removes them at exit)."""
+        for path in getattr(self, "_tempfiles", []):
+            if os.path.exists(path):
+                os.unlink(path)
+        self._tempfiles = []
+
+    def _all_status_args(self):
+        """helm 3 lists only deployed/failed releases unless --all; helm 4 lists every status and has no --all."""
+        return ["--all"] if self.version()[0] < 4 else []
+
+    def _wait_args(self, wait, timeout):
+        if not wait:
+            return []
+        flag = "--wait=watcher" if self.version()[0] >= 4 else "--wait"
+        return [flag, "--timeout", "%ss" % int(timeout)]
+
+    # -- reading state -----------------------------------------------------------------------------------------
+
+    def get_release(self, name, namespace):
+        """The release's helm list entry (name, namespace, revision, status, chart, app_version) or None."""
+        _rc, out, _err = self.run(
+            ["list", "--namespace", namespace] + self._all_status_args()
+            + ["--filter", "^%s$" % re.escape(name), "--output", "json"]
+        )
+        for entry in json.loads(out or "[]") or []:
+            if entry.get("name") == name:
+                return entry
+        return None
+
+    def list_releases(self, all_namespaces=True, namespace=None):
+        """Every release (helm list --all -o json), across namespaces by default."""
+        args = ["list"] + self._all_status_args() + ["--output", "json"]
+        args += ["--all-namespaces"] if all_namespaces else ["--namespace", namespace]
+        _rc, out, _err = self.run(args)
+        return json.loads(out or "[]") or []
+
+    def get_values(self, name, namespace, all_values=False):
+        """User-supplied values of a release (all_values: merged with chart defaults)."""
+        args = ["get", "values", name, "--namespace", namespace, "--output", "json"]
+        if all_values:
+            args.append("--all")
+        _rc, out, _err = self.run(args)
+        return json.loads(out or "null") or {}
+
+    def show_chart(self, chart_ref, version=None):
+        """Chart.yaml of a chart reference (OCI, repo/name, directory or tarball)."""
+        args = ["show", "chart", chart_ref]
+        if version and not _is_local_chart(chart_ref):
+            args += ["--version", str(version)]
+        _rc, out, _err = self.run(args)
+        return yaml.safe_load(out) or {}
+
+    def pull(self, chart_ref, version, dest):
+        """Fetch and unpack a chart into dest; return the chart directory (local charts are unpacked too)."""
+        if os.path.isdir(chart_ref):
+            return chart_ref
+        args = ["pull", chart_ref, "--untar", "--untardir", dest]
+        if version and not _is_local_chart(chart_ref):
+            args += ["--version", str(version)]
+        self.run(args)
+        entries = [os.path.join(dest, e) for e in sorted(os.listdir(dest))]
+        dirs = [e for e in entries if os.path.isdir(e)]
+        if not dirs:
+            raise HelmError("helm pull %s produced no chart directory" % chart_ref)
+        return dirs[0]
+
+    def diff_upgrade(self, name, chart_ref, namespace, values, version=None):
+        """helm diff upgrade --detailed-exitcode: (changed, diff_text). Only call when has_diff_plugin()."""
+        path = self.write_values_file(values)
+        args = ["diff", "upgrade", name, chart_ref, "--namespace", namespace, "--values", path, "--allow-unreleased",
+                "--detailed-exitcode", "--no-color", "--normalize-manifests"]
+        if version and not _is_local_chart(chart_ref):
+            args += ["--version", str(version)]
+        rc, out, err = self.run(args, check=False)
+        if rc not in (0, HELM_DIFF_CHANGES_RC):
+            raise HelmError("helm diff failed (rc=%s): %s" % (rc, mask_text(err.strip(), self.secrets)), rc=rc,
+                            stdout=mask_text(out, self.secrets), stderr=mask_text(err, self.secrets),
+                            command=self.commands[-1:])
+        return rc == HELM_DIFF_CHANGES_RC, mask_text(out, self.secrets)
+
+    # -- changing state ----------------------------------------------------------------------------------------
+
+    def upgrade_install(self, name, chart_ref, namespace, values, version=None, wait=True, timeout=600,
+                        create_namespace=False, rollback_on_failure=True, previous=None):
+        """helm upgrade --install; on failure roll back to the previous deployed revision when asked."""
+        path = self.write_values_file(values)
+        args = ["upgrade", name, chart_ref, "--install", "--namespace", namespace, "--values", path,
+                "--reset-values"]
+        if version and not _is_local_chart(chart_ref):
+            args += ["--version", str(version)]
+        if create_namespace:
+            args.append("--create-namespace")
+        args += self._wait_args(wait, timeout)
+        try:
+            _rc, out, _err = self.run(args)
+        except HelmError as exc:
+            if rollback_on_failure and previous and previous.get("revision"):
+                revision = str(previous["revision"])
+                try:
+                    self.run(["rollback", name, revision, "--namespace", namespace] + self._wait_args(wait, timeout))
+                    exc.msg += "; rolled back to revision %s" % revision
+                except HelmError as rollback_exc:
+                    exc.msg += "; rollback to revision %s failed too: %s" % (revision, rollback_exc.msg)
+            raise exc
+        finally:
+            self.cleanup()
+        return out
+
+    def uninstall(self, name, namespace, wait=True, timeout=600):
+        """helm uninstall (waits for the resources to go, so finalizers are processed before we continue)."""
+        args = ["uninstall", name, "--namespace", namespace] + self._wait_args(wait, timeout)
+        _rc, out, _err = self.run(args)
+        return out
+
+    def template(self, name, chart_ref, namespace, values, version=None, kube_version=None, api_versions=()):
+        """helm template: the manifests a release would create (offline; lookup returns nothing)."""
+        path = self.write_values_file(values)
+        args = ["template", name, chart_ref, "--namespace", namespace, "--values", path]
+        if version and not _is_local_chart(chart_ref):
+            args += ["--version", str(version)]
+        if kube_version:
+            args += ["--kube-version", str(kube_version)]
+        for api in api_versions or ():
+            args += ["--api-versions", api]
+        try:
+            _rc, out, _err = self.run(args)
+        finally:
+            self.cleanup()
+        return out
+
+
+def _is_local_chart(chart_ref):
+    """A directory or a .tgz path: helm ignores --version for those, and air-gapped users pass them."""
+    return bool(chart_ref) and (os.path.isdir(chart_ref) or chart_ref.endswith(".tgz") or chart_ref.startswith("/")
+                                or chart_ref.startswith("./"))
+
+
+def deep_merge(base, extra):
+    """Merge extra into a copy of base: dicts recursively, everything else replaced."""
+    result = copy.deepcopy(base) if base else {}
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = deep_merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
