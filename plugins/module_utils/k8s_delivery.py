@@ -331,7 +331,9 @@ def managed_field_removals(fields_v1, desired, path=""):
             name = key[2:]
             child_path = "%s.%s" % (path, name) if path else name
             if not isinstance(desired, dict) or name not in desired:
-                removals.append(child_path)
+                children = [k for k in (sub or {}) if k != "."]
+                # Name the leaves we owned, not just the first missing parent.
+                removals.extend(managed_field_removals(sub, {}, child_path) if children else [child_path])
             elif sub:
                 removals.extend(managed_field_removals(sub, desired[name], child_path))
         elif key.startswith("k:"):

@@ -1,0 +1,343 @@
+"""k8s_delivery: render mode on disk, apply mode against recorded API server responses, schema validation."""
+
+import copy
+import json
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.accelci.runners.plugins.module_utils import k8s_delivery as kd
+from tests.unit.recorded_http import RecordedKubeApi, recorded
+
+
+class ModuleFailed(Exception):
+    pass
+
+
+class FakeModule:
+    """What K8sDelivery uses of an AnsibleModule."""
+
+    def __init__(self, params, check_mode=False, tmpdir=None):
+        base = dict(delivery="apply", render_dir=None, kubeconfig=None, context=None, kubernetes_version=None,
+                    force_conflicts=False)
+        base.update(params)
+        self.params = base
+        self.check_mode = check_mode
+        self.no_log_values = set()
+        self.tmpdir = tmpdir
+        self._diff = True
+
+    def fail_json(self, msg, **kwargs):
+        raise ModuleFailed(msg)
+
+    def exit_json(self, **kwargs):  # pragma: no cover - not used by the unit under test
+        raise AssertionError("exit_json called")
+
+
+NAMESPACE = {"apiVersion": "v1", "kind": "Namespace",
+             "metadata": {"name": "arc-runners", "labels": {"app.kubernetes.io/managed-by": "accelci-runners"}}}
+SERVICE_ACCOUNT = {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "arc-runner", "namespace": "arc-runners",
+                                "annotations": {"accelci.io/model-cache": "gcs"}}}
+SECRET = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+          "metadata": {"name": "github-app", "namespace": "arc-runners"},
+          "stringData": {"github_app_private_key": "secret-key-value"}}
+SA_PATH = "/api/v1/namespaces/arc-runners/serviceaccounts/arc-runner"
+SECRET_PATH = "/api/v1/namespaces/arc-runners/secrets/github-app"
+
+RESPONSES = recorded("k8s_objects.json")
+
+
+def answer(name, status=200):
+    return (status, copy.deepcopy(RESPONSES[name]))
+
+
+# -- render ----------------------------------------------------------------------------------------------------
+
+
+def render_delivery(tmp_path, check_mode=False):
+    return kd.K8sDelivery(FakeModule({"delivery": "render", "render_dir": str(tmp_path / "out")}, check_mode))
+
+
+def test_render_writes_layout_and_is_idempotent(tmp_path):
+    delivery = render_delivery(tmp_path)
+    first = delivery.ensure(SERVICE_ACCOUNT, render_subdir="storage")
+    expected = tmp_path / "out" / "storage" / "arc-runners" / "serviceaccount-arc-runner.yaml"
+    assert first["changed"] is True
+    assert first["path"] == str(expected)
+    assert yaml.safe_load(expected.read_text()) == SERVICE_ACCOUNT
+    assert first["diff"] == {"before": None, "after": SERVICE_ACCOUNT}
+    second = delivery.ensure(SERVICE_ACCOUNT, render_subdir="storage")
+    assert second["changed"] is False
+    cluster = delivery.ensure(NAMESPACE, render_subdir="storage")
+    assert cluster["path"] == str(tmp_path / "out" / "storage" / "_cluster" / "namespace-arc-runners.yaml")
+    # No temporary files are left next to the rendered ones.
+    assert sorted(os.listdir(expected.parent)) == ["serviceaccount-arc-runner.yaml"]
+
+
+def test_render_change_reports_before_and_after(tmp_path):
+    delivery = render_delivery(tmp_path)
+    delivery.ensure(SERVICE_ACCOUNT)
+    changed = copy.deepcopy(SERVICE_ACCOUNT)
+    changed["metadata"]["annotations"]["accelci.io/model-cache"] = "filestore"
+    result = delivery.ensure(changed)
+    assert result["changed"] is True
+    assert result["diff"]["before"]["metadata"]["annotations"] == {"accelci.io/model-cache": "gcs"}
+    assert result["diff"]["after"]["metadata"]["annotations"] == {"accelci.io/model-cache": "filestore"}
+
+
+def test_render_check_mode_writes_nothing(tmp_path):
+    result = render_delivery(tmp_path, check_mode=True).ensure(SERVICE_ACCOUNT, render_subdir="storage")
+    assert result["changed"] is True
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_never_writes_secret_values(tmp_path):
+    module = FakeModule({"delivery": "render", "render_dir": str(tmp_path / "out")})
+    result = kd.K8sDelivery(module).ensure(SECRET, render_subdir="arc")
+    assert result["changed"] is False and result["rendered"] is False and result["path"] is None
+    assert result["secret_keys"] == ["github_app_private_key"]
+    assert "github_app_private_key" in result["note"]
+    assert "secret-key-value" not in json.dumps(result)
+    assert not (tmp_path / "out").exists()
+    # The value (and its base64 form) is registered for masking everywhere Ansible prints.
+    assert {"secret-key-value", "c2VjcmV0LWtleS12YWx1ZQ=="} <= module.no_log_values
+
+
+def test_render_secret_flag_applies_to_any_kind(tmp_path):
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "token", "namespace": "arc-runners"},
+              "data": {"token": "abc"}}
+    result = render_delivery(tmp_path).ensure(config, secret=True)
+    assert result["rendered"] is False and not (tmp_path / "out").exists()
+
+
+def test_render_remove_deletes_file(tmp_path):
+    delivery = render_delivery(tmp_path)
+    path = delivery.ensure(SERVICE_ACCOUNT, render_subdir="storage")["path"]
+    check = render_delivery(tmp_path, check_mode=True).remove("v1", "ServiceAccount", "arc-runner", "arc-runners",
+                                                              render_subdir="storage")
+    assert check["changed"] is True and os.path.exists(path)
+    removed = delivery.remove("v1", "ServiceAccount", "arc-runner", "arc-runners", render_subdir="storage")
+    assert removed["changed"] is True and not os.path.exists(path)
+    assert removed["diff"]["before"] == SERVICE_ACCOUNT
+    assert delivery.remove("v1", "ServiceAccount", "arc-runner", "arc-runners", render_subdir="storage")["changed"] is False
+
+
+@pytest.mark.parametrize("manifest, message", [
+    ({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "arc-runner"}}, "set metadata.namespace"),
+    ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "namespace": "y"}}, "cluster-scoped"),
+    ({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "Bad_Name", "namespace": "a"}}, "not a valid name"),
+    ({"kind": "ConfigMap", "metadata": {"name": "a", "namespace": "a"}}, "apiVersion is required"),
+])
+def test_invalid_manifest_fails_before_anything(tmp_path, manifest, message):
+    with pytest.raises(ModuleFailed, match=message):
+        render_delivery(tmp_path).ensure(manifest)
+    assert not (tmp_path / "out").exists()
+
+
+def test_render_needs_render_dir():
+    with pytest.raises(ModuleFailed, match="render_dir"):
+        kd.K8sDelivery(FakeModule({"delivery": "render"}))
+
+
+# -- apply (recorded API server responses) -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def kube(tmp_path):
+    with RecordedKubeApi() as api:
+        yield api
+
+
+def apply_delivery(kube, tmp_path, check_mode=False, **params):
+    options = {"kubeconfig": kube.kubeconfig(str(tmp_path))}
+    options.update(params)
+    return kd.K8sDelivery(FakeModule(options, check_mode=check_mode, tmpdir=str(tmp_path)))
+
+
+def test_apply_creates_with_server_side_apply(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_not_found", 404))
+    kube.route("PATCH " + SA_PATH, answer("serviceaccount_applied"))
+    result = apply_delivery(kube, tmp_path).ensure(SERVICE_ACCOUNT)
+    assert result["changed"] is True and result["method"] == "create"
+    assert kube.object_calls() == ["GET " + SA_PATH, "PATCH " + SA_PATH]
+    patch = kube.object_requests()[1]
+    assert patch["content_type"] == "application/apply-patch+yaml"
+    assert patch["query"] == {"fieldManager": "accelci-runners", "force": "false"}
+    assert patch["body"] == SERVICE_ACCOUNT
+    assert patch["headers"]["authorization"] == "Bearer replay-token"
+    assert result["object"]["metadata"]["uid"] == RESPONSES["serviceaccount_applied"]["metadata"]["uid"]
+    assert result["diff"] == {"before": None, "after": SERVICE_ACCOUNT}
+
+
+def test_apply_unchanged_object_makes_no_write(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_applied"))
+    result = apply_delivery(kube, tmp_path).ensure(SERVICE_ACCOUNT)
+    assert result["changed"] is False
+    assert kube.object_calls() == ["GET " + SA_PATH]
+
+
+def test_apply_changed_field_patches_and_diffs_only_our_fields(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_applied"))
+    kube.route("PATCH " + SA_PATH, answer("serviceaccount_applied"))
+    desired = copy.deepcopy(SERVICE_ACCOUNT)
+    desired["metadata"]["annotations"]["accelci.io/model-cache"] = "filestore"
+    result = apply_delivery(kube, tmp_path).ensure(desired)
+    assert result["changed"] is True and result["differences"] == ["metadata.annotations.accelci.io/model-cache"]
+    assert kube.object_calls() == ["GET " + SA_PATH, "PATCH " + SA_PATH]
+    before = result["diff"]["before"]
+    # 'before' covers the fields we set, not uid/managedFields/resourceVersion.
+    assert before == {"apiVersion": "v1", "kind": "ServiceAccount",
+                      "metadata": {"name": "arc-runner", "namespace": "arc-runners",
+                                   "annotations": {"accelci.io/model-cache": "gcs"}}}
+
+
+def test_apply_field_we_no_longer_set_counts_as_change(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_applied"))
+    kube.route("PATCH " + SA_PATH, answer("serviceaccount_applied"))
+    desired = copy.deepcopy(SERVICE_ACCOUNT)
+    del desired["metadata"]["annotations"]
+    result = apply_delivery(kube, tmp_path).ensure(desired)
+    assert result["changed"] is True
+    assert result["removed_fields"] == ["metadata.annotations.accelci.io/model-cache"]
+    assert kube.object_calls()[-1] == "PATCH " + SA_PATH
+
+
+def test_apply_check_mode_only_reads(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_not_found", 404))
+    result = apply_delivery(kube, tmp_path, check_mode=True).ensure(SERVICE_ACCOUNT)
+    assert result["changed"] is True
+    assert kube.calls("PATCH") == [] and kube.calls("DELETE") == [] and kube.calls("POST") == []
+
+
+def test_apply_conflict_names_fix(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_not_found", 404))
+    kube.route("PATCH " + SA_PATH, answer("serviceaccount_conflict", 409))
+    with pytest.raises(ModuleFailed, match="force_conflicts=true") as failure:
+        apply_delivery(kube, tmp_path).ensure(SERVICE_ACCOUNT)
+    assert "kubectl-edit" in str(failure.value)
+
+
+def test_apply_force_conflicts_sends_force_true(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_not_found", 404))
+    kube.route("PATCH " + SA_PATH, answer("serviceaccount_applied"))
+    apply_delivery(kube, tmp_path, force_conflicts=True).ensure(SERVICE_ACCOUNT)
+    assert kube.object_requests()[-1]["query"] == {"fieldManager": "accelci-runners", "force": "true"}
+
+
+def test_apply_secret_compares_as_data_and_masks(kube, tmp_path):
+    kube.route("GET " + SECRET_PATH, answer("secret_live"))
+    result = apply_delivery(kube, tmp_path).ensure(SECRET)
+    # stringData is folded into base64 data, which the live Secret already holds: nothing to do.
+    assert result["changed"] is False
+    assert kube.object_calls() == ["GET " + SECRET_PATH]
+    text = json.dumps(result)
+    assert "secret-key-value" not in text and "c2VjcmV0LWtleS12YWx1ZQ==" not in text
+    assert result["object"]["data"] == {"github_app_private_key": kd.SECRET_MASK}
+
+
+def test_apply_new_secret_sends_data_not_logged(kube, tmp_path):
+    kube.route("GET " + SECRET_PATH, answer("secret_not_found", 404))
+    kube.route("PATCH " + SECRET_PATH, answer("secret_live"))
+    result = apply_delivery(kube, tmp_path).ensure(SECRET)
+    assert result["changed"] is True
+    assert kube.object_requests()[-1]["body"]["data"] == {"github_app_private_key": "c2VjcmV0LWtleS12YWx1ZQ=="}
+    assert "stringData" not in kube.object_requests()[-1]["body"]
+    assert "c2VjcmV0LWtleS12YWx1ZQ==" not in json.dumps(result)
+
+
+def test_apply_unknown_kind_names_crd(kube, tmp_path):
+    runner_set = {"apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
+                  "metadata": {"name": "x", "namespace": "arc-runners"}}
+    with pytest.raises(ModuleFailed, match="is its CRD installed"):
+        apply_delivery(kube, tmp_path).ensure(runner_set)
+    assert kube.calls("PATCH") == []
+
+
+def test_apply_remove_deletes_and_check_mode_does_not(kube, tmp_path):
+    path = "/api/v1/namespaces/arc-runners"
+    kube.route("GET " + path, answer("namespace_live"))
+    kube.route("DELETE " + path, answer("namespace_deleting"))
+    check = apply_delivery(kube, tmp_path, check_mode=True).remove("v1", "Namespace", "arc-runners")
+    assert check["changed"] is True and kube.calls("DELETE") == []
+    result = apply_delivery(kube, tmp_path).remove("v1", "Namespace", "arc-runners")
+    assert result["changed"] is True
+    delete = [r for r in kube.requests if r["method"] == "DELETE"]
+    assert len(delete) == 1 and delete[0]["query"] == {"propagationPolicy": "Background"}
+    assert "managedFields" not in result["diff"]["before"]["metadata"]
+
+
+def test_apply_remove_absent_is_unchanged(kube, tmp_path):
+    kube.route("GET " + SA_PATH, answer("serviceaccount_not_found", 404))
+    result = apply_delivery(kube, tmp_path).remove("v1", "ServiceAccount", "arc-runner", "arc-runners")
+    assert result["changed"] is False and kube.calls("DELETE") == []
+
+
+def test_apply_without_kubeconfig_fails_clearly(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    missing = str(tmp_path / "nope")
+    delivery = kd.K8sDelivery(FakeModule({"kubeconfig": missing}, tmpdir=str(tmp_path)))
+    with pytest.raises(ModuleFailed, match="No Kubernetes access"):
+        delivery.ensure(SERVICE_ACCOUNT)
+
+
+# -- comparison helpers -------------------------------------------------------------------------------------------
+
+
+def test_subset_differences_ignores_server_fields_and_empty_values():
+    live = {"metadata": {"name": "a", "uid": "u", "labels": {"x": "1"}}, "spec": {"finalizers": ["kubernetes"]}}
+    assert kd.subset_differences({"metadata": {"name": "a", "annotations": {}}}, live) == []
+    assert kd.subset_differences({"metadata": {"labels": {"x": "2"}}}, live) == ["metadata.labels.x"]
+    assert kd.subset_differences({"spec": {"finalizers": []}}, live) == ["spec.finalizers"]
+
+
+def test_managed_field_removals_handles_keyed_list_items():
+    fields = {"f:spec": {"f:volumes": {"k:{\"name\":\"models\"}": {".": {}, "f:name": {}, "f:csi": {}},
+                                       "k:{\"name\":\"old\"}": {".": {}, "f:name": {}}}}}
+    desired = {"spec": {"volumes": [{"name": "models", "csi": {"driver": "x"}}]}}
+    assert kd.managed_field_removals(fields, desired) == ['spec.volumes[{"name":"old"}]']
+
+
+# -- validation ---------------------------------------------------------------------------------------------------
+
+
+def test_validate_reports_object_and_path():
+    bad = copy.deepcopy(SERVICE_ACCOUNT)
+    bad["automountServiceAccountToken"] = "yes"
+    errors = kd.validate_manifests([SERVICE_ACCOUNT, bad], "1.33")
+    assert len(errors) == 1
+    assert errors[0].startswith("ServiceAccount arc-runners/arc-runner: automountServiceAccountToken: ")
+    assert "1.33" in errors[0]
+
+
+def test_validate_is_strict_about_unknown_fields():
+    typo = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "m", "namespace": "n"},
+            "spec": {"accesModes": ["ReadOnlyMany"]}}
+    errors = kd.validate_manifests([typo], "1.33")
+    assert len(errors) == 1 and "accesModes" in errors[0]
+
+
+def test_validate_skips_custom_resources_explicitly():
+    skipped = []
+    runner_set = {"apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
+                  "metadata": {"name": "x", "namespace": "arc-runners"}, "spec": {"anything": 1}}
+    assert kd.validate_manifests([runner_set], "1.33", skipped=skipped) == []
+    assert skipped == ["AutoscalingRunnerSet arc-runners/x: no schema for actions.github.com/v1alpha1 "
+                       "AutoscalingRunnerSet in Kubernetes 1.33 (custom resource?); not validated"]
+
+
+@pytest.mark.parametrize("version", ["1.2", "2.0", "latest"])
+def test_validate_refuses_unknown_versions(version):
+    with pytest.raises(kd.K8sDeliveryError, match="kubernetes_version"):
+        kd.validate_manifests([SERVICE_ACCOUNT], version)
+
+
+def test_validate_uses_version_specific_schemas():
+    # VolumeAttributesClass went GA (storage.k8s.io/v1) in Kubernetes 1.34: no v1 schema exists for 1.33.
+    vac = {"apiVersion": "storage.k8s.io/v1", "kind": "VolumeAttributesClass", "metadata": {"name": "fast"},
+           "driverName": "pd.csi.storage.gke.io", "parameters": {"iops": "3000"}}
+    skipped = []
+    assert kd.validate_manifests([vac], "1.34", skipped=skipped) == [] and skipped == []
+    kd.validate_manifests([vac], "1.33", skipped=skipped)
+    assert len(skipped) == 1
