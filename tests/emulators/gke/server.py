@@ -1,0 +1,204 @@
+"""HTTP shell around GkeBackend: the container.googleapis.com v1 REST surface plus the /_emulator/ control API."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from .backend import GkeBackend
+from .errors import ApiError
+
+HOST = "127.0.0.1"
+CONTROL_PREFIX = "/_emulator/"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "GkeEmulator"
+
+    def log_message(self, format, *args):  # noqa: A002 - signature fixed by BaseHTTPRequestHandler
+        """Stay quiet: the request log is the record."""
+
+    def do_GET(self):
+        self._serve()
+
+    def do_POST(self):
+        self._serve()
+
+    def do_PUT(self):
+        self._serve()
+
+    def do_DELETE(self):
+        self._serve()
+
+    def do_PATCH(self):
+        self._serve()
+
+    def _serve(self):
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        emulator = self.server.emulator
+        if parts.path.startswith(CONTROL_PREFIX):
+            status, payload = emulator.control(self.command, parts.path[len(CONTROL_PREFIX):], raw)
+        else:
+            status, payload = emulator.backend.handle(self.command, parts.path, parts.query, raw)
+        data = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class GkeEmulator:
+    """A local container.googleapis.com v1 (REST) for tests.
+
+    ``GkeEmulator(port=0, operation_seconds=0.2, state_file=None)``; ``start()``/``stop()`` or use it as a context
+    manager; ``url`` is ``http://127.0.0.1:PORT``, ready for ``client_options={"api_endpoint": emu.url}``.
+    """
+
+    def __init__(self, port=0, operation_seconds=0.2, state_file=None):
+        self.backend = GkeBackend(operation_seconds=operation_seconds, state_file=state_file)
+        self._port = port
+        self._server = None
+        self._threads = []
+        self._stopping = threading.Event()
+
+    # --------------------------------------------------------------- lifecycle
+
+    def start(self):
+        """Bind 127.0.0.1:port (0 picks a free port) and serve in background threads; returns self."""
+        if self._server is not None:
+            return self
+        self._server = _Server((HOST, self._port), _Handler)
+        self._server.emulator = self
+        self._stopping.clear()
+        serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                 name="gke-emulator-http", daemon=True)
+        ticker = threading.Thread(target=self._tick_loop, name="gke-emulator-ticker", daemon=True)
+        self._threads = [serve, ticker]
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self):
+        """Stop serving and release the port."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._server = None
+        self._threads = []
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def _tick_loop(self):
+        # Complete operations on time even when nobody polls, so the state file follows along.
+        while not self._stopping.is_set():
+            wait = self.backend._next_deadline()
+            self._stopping.wait(0.5 if wait is None else min(0.5, wait + 0.001))
+            self.backend.tick()
+
+    @property
+    def port(self):
+        return self._server.server_address[1] if self._server else None
+
+    @property
+    def url(self):
+        return "http://%s:%d" % (HOST, self.port)
+
+    # ------------------------------------------------------------ Python API
+
+    def requests(self):
+        """The request log: dicts with method, path, query (dict), body (parsed JSON or None) and status."""
+        return self.backend.requests()
+
+    def clear_requests(self):
+        return self.backend.clear_requests()
+
+    def inject(self, kind, method=None, path_regex=None, times=1, **opts):
+        """Arm a fault (see README: http_429, http_503, http_error, incompatible_operation, operation_failed,
+        slow_operation) for the next ``times`` matching requests; returns its description."""
+        return self.backend.inject(kind, method=method, path_regex=path_regex, times=times, **opts)
+
+    def faults(self):
+        return self.backend.list_faults()
+
+    def clear_faults(self):
+        self.backend.clear_faults()
+
+    def reset(self):
+        """Forget all clusters, operations, quotas, faults and logged requests."""
+        self.backend.reset()
+
+    def set_quota(self, region, metric, limit):
+        """Limit a quota metric (e.g. "TPUS_V6E", "NVIDIA_L4_GPUS") in a region; limit None removes it."""
+        self.backend.set_quota(region, metric, limit)
+
+    def quotas(self):
+        return self.backend.quota_report()
+
+    def state(self):
+        """Clusters (with node pools), operations, quotas and node counts, with enums as strings."""
+        return self.backend.snapshot()
+
+    # ------------------------------------------------------------ HTTP control
+
+    def control(self, method, name, raw):
+        """Serve /_emulator/<name>; these requests are not logged."""
+        try:
+            body = json.loads(raw) if raw else {}
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            return 200, self._control(method, name.strip("/"), body)
+        except ApiError as err:
+            return err.http_code, err.body()
+        except (ValueError, TypeError) as err:
+            return 400, ApiError("INVALID_ARGUMENT", str(err)).body()
+
+    def _control(self, method, name, body):
+        if name == "health" and method == "GET":
+            return {"ok": True}
+        if name == "requests":
+            if method == "GET":
+                return {"requests": self.requests()}
+            if method == "DELETE":
+                return {"cleared": self.clear_requests()}
+        if name == "faults":
+            if method == "GET":
+                return {"faults": self.faults()}
+            if method == "POST":
+                if "kind" not in body:
+                    raise ValueError("a fault needs a 'kind'")
+                return {"fault": self.inject(**body)}
+            if method == "DELETE":
+                self.clear_faults()
+                return {}
+        if name == "reset" and method == "POST":
+            self.reset()
+            return {}
+        if name == "state" and method == "GET":
+            return self.state()
+        if name == "quota":
+            if method == "GET":
+                return {"quotas": self.quotas()}
+            if method == "POST":
+                for key in ("region", "metric"):
+                    if not body.get(key):
+                        raise ValueError("a quota needs '%s'" % key)
+                self.set_quota(body["region"], body["metric"], body.get("limit"))
+                return {"quotas": self.quotas()}
+        raise ApiError("NOT_FOUND", "No emulator control endpoint %s /_emulator/%s." % (method, name))
