@@ -231,6 +231,7 @@ class OlahHub:
         self.front_port = free_port() if front else None
         self.requests = []
         self._faults = []
+        self._released = threading.Event()
         self._lock = threading.Lock()
         self._process = None
         self._server = None
@@ -299,6 +300,7 @@ class OlahHub:
 
     def stop(self):
         """Stop the front and olah and remove olah's working dir."""
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -329,6 +331,18 @@ class OlahHub:
         with self._lock:
             self._faults.append({"part": path_part, "bytes": nbytes, "left": times})
 
+    def stall_after(self, path_part, nbytes):
+        """The next GET whose path contains ``path_part`` stops after ``nbytes`` until release() (or stop()).
+        Returns an Event that is set once the stall has been reached."""
+        reached = threading.Event()
+        with self._lock:
+            self._faults.append({"part": path_part, "bytes": nbytes, "left": 1, "stall": True, "reached": reached})
+        return reached
+
+    def release(self):
+        """Let stalled transfers go on (their connection is closed: the client sees a dropped link)."""
+        self._released.set()
+
     def reset_log(self):
         """Forget the recorded requests."""
         with self._lock:
@@ -344,7 +358,7 @@ class OlahHub:
             for fault in self._faults:
                 if fault["left"] > 0 and fault["part"] in path:
                     fault["left"] -= 1
-                    return fault["bytes"]
+                    return fault
         return None
 
     def _gated(self):
@@ -399,7 +413,8 @@ class OlahHub:
                 headers["Host"] = "127.0.0.1:%d" % hub.olah_port
                 conn.request(method, self.path, headers=headers)
                 resp = conn.getresponse()
-                cut = hub._take_fault(self.path) if method == "GET" else None
+                fault = hub._take_fault(self.path) if method == "GET" else None
+                cut = fault["bytes"] if fault else None
                 self.send_response(resp.status, resp.reason)
                 length = resp.getheader("Content-Length")
                 for key, value in resp.getheaders():
@@ -424,6 +439,9 @@ class OlahHub:
                         if part:
                             self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
                         self.wfile.flush()
+                        if fault.get("stall"):
+                            fault["reached"].set()
+                            hub._released.wait(timeout=300)
                         # Abort the connection mid-body, like a dropped link.
                         self.connection.shutdown(socket.SHUT_RDWR)
                         self.close_connection = True
