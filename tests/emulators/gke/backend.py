@@ -122,6 +122,13 @@ def _now_rfc3339():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _is_repeated(field):
+    # protobuf 5.28+ has is_repeated; older releases only have label.
+    if hasattr(field, "is_repeated"):
+        return field.is_repeated
+    return field.label == field.LABEL_REPEATED
+
+
 def _snake(name):
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -448,6 +455,9 @@ class GkeBackend:
             failure = {"code": int(forced.opts.get("code", 13)),
                        "message": forced.opts.get("message", "Internal error.")}
             failed = None  # an injected failure changes nothing
+        # Snapshots are private copies: "before" may be the very message the "during" snapshot overwrites.
+        before, during, after, failed = (None if snap is None else res.copy_pb(snap)
+                                         for snap in (before, during, after, failed))
         name = self._new_operation_name()
         form = res.link_form(location)
         op = _Operation(
@@ -739,7 +749,7 @@ class GkeBackend:
         value = getattr(update, change)
         if source_field.message_type is not None:
             getattr(cluster, target).CopyFrom(value)
-        elif source_field.label == source_field.LABEL_REPEATED:
+        elif _is_repeated(source_field):
             del getattr(cluster, target)[:]
             getattr(cluster, target).extend(value)
         else:
@@ -861,7 +871,7 @@ class GkeBackend:
                 if field.message_type is not None and field.message_type.GetOptions().map_entry:
                     getattr(target, target_name).clear()
                     getattr(target, target_name).update(dict(value))
-                elif field.label == field.LABEL_REPEATED:
+                elif _is_repeated(field):
                     del getattr(target, target_name)[:]
                     getattr(target, target_name).extend(value)
                 elif field.message_type is not None:
