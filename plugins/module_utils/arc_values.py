@@ -20,6 +20,16 @@ __metaclass__ = type
 
 import copy
 import re
+import traceback
+
+try:
+    import yaml
+
+    HAS_YAML = True
+    YAML_IMP_ERR = None
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+    YAML_IMP_ERR = traceback.format_exc()
 
 from ansible_collections.accelci.runners.plugins.module_utils.accelerators import resolve_gpu, resolve_tpu
 from ansible_collections.accelci.runners.plugins.module_utils.arc_job_policy import (
@@ -771,10 +781,18 @@ def hooks_configmap(name, namespace, files):
 
 
 def dump_yaml_block(data):
-    """YAML text of data (imported lazily: PyYAML ships with ansible-core)."""
-    import yaml
-
+    """YAML text of data, keys in the order built."""
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
+
+
+def yaml_load(text):
+    """One YAML document (None for empty text)."""
+    return yaml.safe_load(text) if text else None
+
+
+def yaml_load_all(text):
+    """Every YAML document of a text."""
+    return list(yaml.safe_load_all(text or ""))
 
 
 # -- controller -----------------------------------------------------------------------------------------------------
@@ -819,12 +837,13 @@ def controller_values(spec):
         values["affinity"] = copy.deepcopy(spec["affinity"])
     if spec.get("priority_class_name"):
         values["priorityClassName"] = spec["priority_class_name"]
-    metrics = spec.get("metrics")
-    if metrics:
-        port = int(metrics.get("port", 8080)) if isinstance(metrics, dict) else 8080
+    if spec.get("metrics"):
+        port = int(spec.get("metrics_port") or 8080)
+        path = spec.get("metrics_path") or "/metrics"
+        if not 0 < port < 65536 or not path.startswith("/"):
+            raise ArcInputError("metrics_port", "metrics_port must be 1-65535 and metrics_path start with '/'")
         values["metrics"] = {"controllerManagerAddr": ":%d" % port, "listenerAddr": ":%d" % port,
-                             "listenerEndpoint": (metrics.get("path") if isinstance(metrics, dict) else None)
-                             or "/metrics"}
+                             "listenerEndpoint": path}
         values["podAnnotations"] = {"prometheus.io/scrape": "true", "prometheus.io/port": str(port),
                                     "prometheus.io/path": values["metrics"]["listenerEndpoint"]}
     if spec.get("extra_values"):
