@@ -216,7 +216,7 @@ class HubSource(object):
             # Some mirrors answer RepoNotFound for an unknown revision; one more call tells the two apart.
             self._count()
             try:
-                self._api.repo_info(self.repo_id, repo_type=self.repo_type, timeout=self.timeout)
+                self._api.repo_info(self.repo_id, revision="main", repo_type=self.repo_type, timeout=self.timeout)
             except Exception:
                 raise self._hub_error(exc)
             raise HubError("revision_not_found", "revision %r not found in %s %s (the repo exists)"
@@ -237,6 +237,10 @@ class HubSource(object):
                     self.repo_id, recursive=True, revision=commit, repo_type=self.repo_type)
                 if hasattr(item, "blob_id")
             ]
+        except (EntryNotFoundError, RevisionNotFoundError):
+            # The tree of a commit that is not in the repo: what a pinned, mistyped commit id gives.
+            raise HubError("revision_not_found", "commit %s not found in %s %s"
+                           % (commit, self.repo_type, self.repo_id))
         except Exception as exc:
             raise self._hub_error(exc)
         selected = filter_repo_objects(

@@ -303,6 +303,8 @@ class ModelStager(object):
                     futures[pool.submit(self._download, commit, remote)] = remote
             for future in as_completed(futures):
                 remote = futures[future]
+                if future.cancelled():
+                    continue  # not started because an earlier file failed
                 try:
                     digests[remote.path] = future.result()
                 except StageError as exc:

@@ -210,6 +210,13 @@ class _Front(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        # A client that hangs up mid-body (a killed stager, a cancelled transfer) is routine here.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
+            return
+        super().handle_error(request, client_address)
+
 
 def _gated_messages(repo_id, repo_type):
     kind = "dataset" if repo_type == "dataset" else "model"

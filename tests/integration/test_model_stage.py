@@ -1,0 +1,410 @@
+"""model staging against real servers: olah (offline, repos built here) and fake-gcs-server, plus a filesystem
+cache. Every scenario asserts what a reader of the stable path sees."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from tests.emulators.hub import build_repo, corrupt_lfs_object, restore_lfs_object
+from tests.integration.model_fixtures import (  # noqa: F401  (fixtures)
+    BUCKET,
+    GOOD_TOKEN,
+    ROOT,
+    CacheView,
+    cache,
+    gcs,
+    hub,
+    lfs_rule,
+    mirror_root,
+    model_files,
+    new_repo,
+    stage,
+    weights,
+)
+
+from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelLayout, StageError
+from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
+from ansible_collections.accelci.runners.plugins.module_utils.model_store_gcs import GcsModelStore
+
+
+def total(files):
+    return sum(len(v) for v in files.values())
+
+
+def test_first_stage_then_unchanged_refresh(hub, mirror_root, cache):
+    files = model_files()
+    built = new_repo(mirror_root, [files])
+    assert cache.read_stable(built.repo_id) is None
+
+    first = stage(hub, cache, built.repo_id)
+    model = first["model"]
+    assert first["changed"] is True
+    assert model["commit"] == built.head
+    assert model["bytes_transferred"] == total(files)
+    assert model["files_transferred"] == len(files)
+    assert cache.read_stable(built.repo_id) == files
+    manifest = cache.store.read_manifest(ModelLayout(built.repo_id), built.head)
+    assert manifest["commit"] == built.head
+    assert {f["path"]: f["size"] for f in manifest["files"]} == {k: len(v) for k, v in files.items()}
+    assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+
+    hub.reset_log()
+    again = stage(hub, cache, built.repo_id)
+    assert again["changed"] is False
+    assert again["model"]["bytes_transferred"] == 0
+    assert again["model"]["bytes_skipped"] == total(files)
+    # One request: the revision -> commit lookup. No tree listing, no file.
+    assert hub.requests_for(built.repo_id) == [("GET", "/api/models/%s/revision/main" % built.repo_id)]
+    assert cache.read_stable(built.repo_id) == files
+
+    hub.reset_log()
+    pinned = stage(hub, cache, built.repo_id, revision=built.head)
+    assert pinned["changed"] is False
+    assert hub.requests_for(built.repo_id) == []
+
+
+def test_main_moves_only_changed_files_move_and_flip_is_atomic(hub, mirror_root, cache):
+    old_files = model_files(seed=1)
+    built = new_repo(mirror_root, [old_files], tags={"v1": 0})
+    stage(hub, cache, built.repo_id)
+    old_commit = built.head
+
+    change = {"config.json": b'{"hidden": 16}', "model.safetensors": weights(3 * 1024 * 1024 + 99, 42),
+              "tokenizer/vocab.txt": None}
+    build_repo(mirror_root, built.repo_id, [change], lfs_paths=lfs_rule)
+    new_commit = built_head(built)
+    new_files = dict(old_files)
+    new_files.update({k: v for k, v in change.items() if v is not None})
+    del new_files["tokenizer/vocab.txt"]
+
+    seen_during_transfer = []
+    real_open_writer = cache.store.open_writer
+
+    def watching_open_writer(layout, commit, remote):
+        # What a job opening the model right now would read: still the whole old revision.
+        seen_during_transfer.append(cache.read_stable(built.repo_id))
+        return real_open_writer(layout, commit, remote)
+
+    cache.store.open_writer = watching_open_writer
+    moved = stage(hub, cache, built.repo_id, prune=True, prune_grace_hours=24)
+    cache.store.open_writer = real_open_writer
+
+    model = moved["model"]
+    assert moved["changed"] is True
+    assert model["commit"] == new_commit and model["previous_commit"] == old_commit
+    assert moved["diff"]["before"]["commit"] == old_commit and moved["diff"]["after"]["commit"] == new_commit
+    changed_bytes = len(change["config.json"]) + len(change["model.safetensors"])
+    assert model["bytes_transferred"] == changed_bytes
+    assert model["files_transferred"] == 2
+    assert model["files_copied"] == 2 and model["bytes_copied"] == len(old_files["README.md"]) + len(
+        old_files["big.safetensors"])
+    assert seen_during_transfer and all(view == old_files for view in seen_during_transfer)
+    assert cache.read_stable(built.repo_id) == new_files
+    # The old revision stays for running jobs until its grace period is over.
+    assert cache.revisions(built.repo_id) == sorted([old_commit, new_commit])
+    assert model["pruned"] == []
+
+    pruned = stage(hub, cache, built.repo_id, prune=True, prune_grace_hours=0)
+    assert pruned["changed"] is True
+    assert pruned["model"]["pruned"] == [old_commit]
+    assert pruned["model"]["bytes_transferred"] == 0
+    assert cache.revisions(built.repo_id) == [new_commit]
+    assert cache.read_stable(built.repo_id) == new_files
+
+    # Pinning back to the tag republishes the old commit; the stable path flips back.
+    back = stage(hub, cache, built.repo_id, revision="v1")
+    assert back["model"]["commit"] == old_commit
+    assert cache.read_stable(built.repo_id) == old_files
+
+
+def built_head(built):
+    import subprocess as sp
+
+    return sp.run(["git", "-C", built.path, "rev-parse", "HEAD"], capture_output=True, text=True,
+                  check=True).stdout.strip()
+
+
+def test_check_mode_lists_downloads_and_writes_nothing(hub, mirror_root, cache):
+    files = model_files(seed=3)
+    built = new_repo(mirror_root, [files])
+    before = cache.all_names()
+    plan = stage(hub, cache, built.repo_id, check_mode=True)
+    assert plan["changed"] is True
+    assert sorted((f["path"], f["size"]) for f in plan["model"]["would_download"]) == sorted(
+        (k, len(v)) for k, v in files.items())
+    assert plan["model"]["bytes_to_download"] == total(files)
+    assert cache.all_names() == before
+    assert cache.read_stable(built.repo_id) is None
+
+    stage(hub, cache, built.repo_id)
+    plan = stage(hub, cache, built.repo_id, check_mode=True)
+    assert plan["changed"] is False and plan["model"]["would_download"] == []
+
+
+def test_corrupted_file_on_the_server_is_never_published(hub, mirror_root, cache):
+    files = model_files(seed=4)
+    built = new_repo(mirror_root, [files])
+    corrupt_lfs_object(built, "model.safetensors")  # same length, other bytes
+    with pytest.raises(StageError) as err:
+        stage(hub, cache, built.repo_id, retries=1)
+    assert err.value.kind == "corrupt"
+    assert err.value.files == ["model.safetensors"]
+    assert "model.safetensors" in str(err.value) and "sha256" in str(err.value)
+    assert cache.read_stable(built.repo_id) is None
+    assert cache.store.read_manifest(ModelLayout(built.repo_id), built.head) is None
+    assert "model.safetensors" not in cache.store.revision_files(ModelLayout(built.repo_id), built.head)
+
+    # Truncated on the server: caught by size before anything else.
+    corrupt_lfs_object(built, "model.safetensors", new_length=1000)
+    with pytest.raises(StageError) as err:
+        stage(hub, cache, built.repo_id, retries=0)
+    assert err.value.kind == "corrupt" and "truncated" in str(err.value)
+
+    restore_lfs_object(built, "model.safetensors", files["model.safetensors"])
+    fixed = stage(hub, cache, built.repo_id)
+    # The files verified in the failed runs are not fetched again.
+    assert fixed["model"]["files_transferred"] == 1
+    assert fixed["model"]["bytes_transferred"] == len(files["model.safetensors"])
+    assert cache.read_stable(built.repo_id) == files
+
+
+def test_connection_dropped_mid_file_is_retried(hub, mirror_root, cache):
+    files = model_files(seed=5)
+    built = new_repo(mirror_root, [files])
+    hub.drop_after(built.repo_id + "/resolve/", 512 * 1024, times=1)
+    result = stage(hub, cache, built.repo_id)
+    assert len(result["model"]["retries"]) == 1
+    assert cache.read_stable(built.repo_id) == files
+
+
+def test_connection_dropped_every_time_fails_and_publishes_nothing(hub, mirror_root, cache):
+    files = model_files(seed=6)
+    built = new_repo(mirror_root, [files])
+    hub.drop_after(built.repo_id + "/resolve/%s/big.safetensors" % built.head, 1024 * 1024, times=3)
+    with pytest.raises(StageError) as err:
+        stage(hub, cache, built.repo_id, retries=2)
+    assert err.value.kind == "network"
+    assert err.value.files == ["big.safetensors"]
+    assert cache.read_stable(built.repo_id) is None
+    # The next run resumes: only the file that never arrived moves.
+    result = stage(hub, cache, built.repo_id)
+    assert result["model"]["files_transferred"] == 1
+    assert result["model"]["bytes_transferred"] == len(files["big.safetensors"])
+    assert cache.read_stable(built.repo_id) == files
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path[:0] = [%(root)r, %(collections)r]
+    from tests.integration.model_fixtures import CacheView
+    from ansible_collections.accelci.runners.plugins.module_utils.hf_source import HubSource
+    from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelStager
+    kind, endpoint, repo_id, dest, gcs_endpoint = sys.argv[1:6]
+    if kind == "fs":
+        from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
+        store = FsModelStore(dest)
+    else:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+        from ansible_collections.accelci.runners.plugins.module_utils.model_store_gcs import GcsModelStore
+        client = storage.Client(project="p", credentials=AnonymousCredentials(),
+                                client_options={"api_endpoint": gcs_endpoint})
+        store = GcsModelStore(client, dest)
+    ModelStager(HubSource(repo_id, endpoint=endpoint), store, concurrency=1).run()
+""")
+
+
+def test_process_killed_mid_stage_then_rerun(hub, mirror_root, cache, tmp_path):
+    old = model_files(seed=7)
+    built = new_repo(mirror_root, [old])
+    stage(hub, cache, built.repo_id)
+    new = {"config.json": b'{"v": 2}', "model.safetensors": weights(3 * 1024 * 1024 + 1, 70),
+           "big.safetensors": weights(9 * 1024 * 1024 + 2, 71)}
+    build_repo(mirror_root, built.repo_id, [new], lfs_paths=lfs_rule)
+    head = built_head(built)
+    expected = dict(old)
+    expected.update(new)
+
+    # concurrency=1 and largest first: big.safetensors completes, model.safetensors stalls, then the kill.
+    reached = hub.stall_after("%s/resolve/%s/model.safetensors" % (built.repo_id, head), 1024 * 1024)
+    script = tmp_path / "stage.py"
+    script.write_text(KILL_SCRIPT % {"root": ROOT, "collections": os.path.join(ROOT, "build", "collections")})
+    dest = cache.store.root if cache.kind == "fs" else cache.store.dest
+    proc = subprocess.Popen([sys.executable, str(script), cache.kind, hub.endpoint, built.repo_id, dest,
+                             cache.gcs.endpoint if cache.gcs else ""], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        assert reached.wait(60), "the stager never reached the stalled file"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        hub.release()
+    # Killed mid-stage: readers still see the old revision, whole.
+    assert cache.read_stable(built.repo_id) == old
+    done = cache.store.revision_files(ModelLayout(built.repo_id), head)
+    assert "big.safetensors" in done and "model.safetensors" not in done
+
+    result = stage(hub, cache, built.repo_id)
+    model = result["model"]
+    assert model["commit"] == head
+    # big.safetensors was finished before the kill: not transferred again.
+    assert model["bytes_transferred"] == len(new["config.json"]) + len(new["model.safetensors"])
+    assert cache.read_stable(built.repo_id) == expected
+    if cache.kind == "fs":
+        leftovers = [n for n in cache.all_names() if ".accelci-part-" in n]
+        assert leftovers == []
+
+
+def test_gated_repo_needs_a_token(hub, mirror_root, cache):
+    files = {"config.json": b"{}", "model.safetensors": weights(200000, 8)}
+    built = new_repo(mirror_root, [files], gated=True)
+    with pytest.raises(Exception) as err:
+        stage(hub, cache, built.repo_id)
+    assert getattr(err.value, "kind", None) == "gated"
+    assert "request access" in str(err.value) and "token" in str(err.value)
+    with pytest.raises(Exception) as err:
+        stage(hub, cache, built.repo_id, token="hf_not_granted")
+    assert err.value.kind == "gated" and "has not been granted access" in str(err.value)
+    assert "hf_not_granted" not in str(err.value)
+    assert cache.read_stable(built.repo_id) is None
+    ok = stage(hub, cache, built.repo_id, token=GOOD_TOKEN)
+    assert ok["changed"] is True
+    assert cache.read_stable(built.repo_id) == files
+
+
+def test_unknown_repo_and_revision(hub, mirror_root, cache):
+    built = new_repo(mirror_root, [{"a.txt": b"a"}])
+    with pytest.raises(Exception) as err:
+        stage(hub, cache, "acme/does-not-exist")
+    assert err.value.kind == "repo_not_found" and "acme/does-not-exist" in str(err.value)
+    with pytest.raises(Exception) as err:
+        stage(hub, cache, built.repo_id, revision="no-such-branch")
+    assert err.value.kind == "revision_not_found" and "no-such-branch" in str(err.value)
+    with pytest.raises(Exception) as err:
+        stage(hub, cache, built.repo_id, revision="0" * 40)
+    assert err.value.kind in ("revision_not_found", "repo_not_found")
+    assert cache.all_names() == [] or all(".write-probe" not in n for n in cache.all_names())
+    assert cache.read_stable(built.repo_id) is None
+
+
+def test_destination_not_writable(hub, mirror_root, tmp_path, gcs):
+    built = new_repo(mirror_root, [{"a.txt": b"a"}])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    view = CacheView("fs", FsModelStore(str(blocker / "models")))
+    with pytest.raises(StageError) as err:
+        stage(hub, view, built.repo_id)
+    assert err.value.kind == "dest" and "not writable" in str(err.value)
+
+    view = CacheView("gcs", GcsModelStore(gcs.client(), "gs://no-such-bucket-accelci/x"), gcs)
+    with pytest.raises(StageError) as err:
+        stage(hub, view, built.repo_id)
+    assert err.value.kind == "dest" and "no-such-bucket-accelci" in str(err.value)
+
+
+def test_existing_copy_at_stable_path_is_not_touched(hub, mirror_root, tmp_path):
+    built = new_repo(mirror_root, [{"a.txt": b"a"}])
+    root = tmp_path / "models"
+    hand_made = root / built.repo_id
+    hand_made.mkdir(parents=True)
+    (hand_made / "weights.bin").write_bytes(b"by hand")
+    view = CacheView("fs", FsModelStore(str(root)))
+    with pytest.raises(StageError) as err:
+        stage(hub, view, built.repo_id)
+    assert err.value.kind == "stable_conflict"
+    assert (hand_made / "weights.bin").read_bytes() == b"by hand"
+
+
+class _FullDisk:
+    """A file object that fails like a full disk after ``room`` bytes."""
+
+    def __init__(self, path, room):
+        self._handle = open(path, "xb")
+        self._room = room
+
+    def write(self, data):
+        if self._room < len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self._room -= len(data)
+        return self._handle.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+
+def test_disk_full_on_filesystem_target(hub, mirror_root, tmp_path):
+    files = model_files(seed=9)
+    built = new_repo(mirror_root, [files])
+    store = FsModelStore(str(tmp_path / "models"))
+    view = CacheView("fs", store)
+    room = {"left": 4 * 1024 * 1024}
+
+    def open_small_disk(path):
+        handle = _FullDisk(path, room["left"])
+        return handle
+
+    store.open_for_write = open_small_disk
+    with pytest.raises(StageError) as err:
+        stage(hub, view, built.repo_id, concurrency=1)
+    assert err.value.kind == "no_space"
+    assert err.value.files == ["big.safetensors"]
+    assert "no space left" in str(err.value)
+    assert view.read_stable(built.repo_id) is None
+    assert [n for n in view.all_names() if ".accelci-part-" in n] == []
+
+    del store.open_for_write  # space freed
+    result = stage(hub, view, built.repo_id)
+    assert view.read_stable(built.repo_id) == files
+    assert result["model"]["files_transferred"] >= 1
+
+
+def test_gcs_reader_sees_symlink_object_and_directory_placeholders(hub, mirror_root, gcs):
+    files = {"config.json": b"{}", "sub/dir/model.safetensors": weights(100000, 10)}
+    built = new_repo(mirror_root, [files])
+    store = GcsModelStore(gcs.client(), "gs://%s/layout" % BUCKET)
+    stage(hub, CacheView("gcs", store, gcs), built.repo_id)
+    bucket = gcs.client().bucket(BUCKET)
+    link = bucket.get_blob("layout/" + built.repo_id)
+    assert link.size == 0
+    assert link.metadata["gcsfuse_symlink_target"] == \
+        "../.accelci/models/%s/revisions/%s" % (built.repo_id, built.head)
+    names = {b.name for b in gcs.client().list_blobs(BUCKET, prefix="layout/")}
+    rev = "layout/.accelci/models/%s/revisions/%s/" % (built.repo_id, built.head)
+    for placeholder in (rev, rev + "sub/", rev + "sub/dir/", "layout/acme/", "layout/.accelci/"):
+        assert placeholder in names
+    obj = bucket.get_blob(rev + "sub/dir/model.safetensors")
+    assert obj.metadata["accelci-commit"] == built.head
+    assert len(obj.metadata["accelci-sha256"]) == 64
+
+
+def test_unchanged_refresh_of_a_published_model_is_fast_path_even_after_restart(hub, mirror_root, cache):
+    """Stable path repair: a pointer written but the link not switched (killed between the two)."""
+    files = model_files(seed=11)
+    built = new_repo(mirror_root, [files])
+    stage(hub, cache, built.repo_id)
+    layout = ModelLayout(built.repo_id)
+    if cache.kind == "fs":
+        os.unlink(cache.store.path(layout.stable))
+    else:
+        cache.store.bucket.blob(cache.store.key(layout.stable)).delete()
+    assert cache.read_stable(built.repo_id) is None
+    repaired = stage(hub, cache, built.repo_id)
+    assert repaired["changed"] is True and repaired["model"]["bytes_transferred"] == 0
+    assert cache.read_stable(built.repo_id) == files
+
+
+def _wait_for(predicate, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
