@@ -149,6 +149,12 @@ def test_zonal_path_form(client, emu):
     assert emu.requests()[0]["path"] == "/v1/projects/%s/zones/%s/clusters" % (PROJECT, ZONE)
 
 
+def test_server_config(client, emu):
+    config = client.get_server_config(name=PARENT)
+    assert config.default_cluster_version in config.valid_master_versions
+    assert config.channels[1].channel == types.ReleaseChannel.Channel.REGULAR
+
+
 def test_request_log_has_integer_enums_and_replies_honour_encoding(client, emu):
     create_cluster(client)
     emu.clear_requests()
@@ -160,8 +166,9 @@ def test_request_log_has_integer_enums_and_replies_honour_encoding(client, emu):
     assert "minNodeCount" not in create["body"]["nodePool"]["autoscaling"]
 
     path = "/v1/%s/nodePools/v6e-16" % CLUSTER
-    _, as_ints = raw(emu, "GET", path + "?%24alt=json%3Benum-encoding%3Dint")
-    _, as_strings = raw(emu, "GET", path)
+    status_ints, as_ints = raw(emu, "GET", path + "?%24alt=json%3Benum-encoding%3Dint")
+    status_strings, as_strings = raw(emu, "GET", path)
+    assert status_ints == status_strings == 200
     assert as_ints["status"] == 2 and as_ints["placementPolicy"]["type"] == 1
     assert as_strings["status"] == "RUNNING" and as_strings["placementPolicy"]["type"] == "COMPACT"
     assert "minNodeCount" not in as_strings["autoscaling"]  # zero values stay omitted
@@ -334,15 +341,15 @@ def test_autoscaling_and_management(client, emu):
     create_cluster(client)
     wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host()))
     name = CLUSTER + "/nodePools/v6e-16"
-    done = wait_done(client, call(client.set_node_pool_autoscaling, 
-        name=name, autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=6)))
+    done = wait_done(client, call(
+        client.set_node_pool_autoscaling, name=name, autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=6)))
     assert done.error.message == "Requested invalid target size 6 in the gang mode of size 4."
     assert client.get_node_pool(name=name).autoscaling.max_node_count == 4  # unchanged
-    wait_done(client, call(client.set_node_pool_autoscaling, 
-        name=name, autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=8)))
+    wait_done(client, call(
+        client.set_node_pool_autoscaling, name=name, autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=8)))
     assert client.get_node_pool(name=name).autoscaling.max_node_count == 8
-    wait_done(client, call(client.set_node_pool_management, 
-        name=name, management=types.NodeManagement(auto_repair=True, auto_upgrade=False)))
+    wait_done(client, call(
+        client.set_node_pool_management, name=name, management=types.NodeManagement(auto_repair=True, auto_upgrade=False)))
     assert not client.get_node_pool(name=name).management.auto_upgrade
 
 

@@ -111,6 +111,8 @@ ROUTES = [
     ("POST", _POOL + "/setSize", "set_size", types.SetNodePoolSizeRequest, ("zones",)),
     ("POST", _POOL + ":setManagement", "set_management", types.SetNodePoolManagementRequest, ("locations",)),
     ("POST", _POOL + "/setManagement", "set_management", types.SetNodePoolManagementRequest, ("zones",)),
+    ("GET", _LOC + "/serverConfig", "get_server_config", types.GetServerConfigRequest, ("locations",)),
+    ("GET", _LOC + "/serverconfig", "get_server_config", types.GetServerConfigRequest, ("zones",)),
     ("GET", _LOC + "/operations", "list_operations", types.ListOperationsRequest, _BOTH),
     ("GET", _OPERATION, "get_operation", types.GetOperationRequest, _BOTH),
     ("POST", _OPERATION + ":cancel", "cancel_operation", types.CancelOperationRequest, _BOTH),
@@ -155,7 +157,7 @@ def _parse_error(exc):
         return invalid_argument(message, path)
     if text.startswith("Failed to load JSON"):
         return invalid_argument("Invalid JSON payload received. %s" % text)
-    return invalid_argument("Invalid JSON payload received. %s" % text.split("\n")[0])
+    return invalid_argument("Invalid JSON payload received. %s" % text.split("\n", maxsplit=1)[0])
 
 
 class Fault:
@@ -378,7 +380,7 @@ class GkeBackend:
             message.status_message = op.error["message"]
         return message
 
-    def _next_deadline(self):
+    def next_deadline(self):
         """Seconds until the next operation completes, or None when none is running."""
         with self.lock:
             pending = [op.started + op.duration for op in self.operations.values() if not op.done]
@@ -926,6 +928,18 @@ class GkeBackend:
             return None
 
         return self._pool_change(ctx, ids, OP.SET_NODE_POOL_MANAGEMENT.value, mutate)
+
+    def _get_server_config(self, request, ids, ctx):
+        config = types.ServerConfig.pb()(
+            default_cluster_version=res.DEFAULT_VERSION, default_image_type="COS_CONTAINERD",
+            valid_image_types=["COS_CONTAINERD", "UBUNTU_CONTAINERD"],
+            valid_master_versions=res.VALID_VERSIONS, valid_node_versions=res.VALID_VERSIONS)
+        for channel in ("RAPID", "REGULAR", "STABLE"):
+            entry = config.channels.add()
+            entry.channel = types.ReleaseChannel.Channel[channel].value
+            entry.default_version = res.DEFAULT_VERSION
+            entry.valid_versions.extend(res.VALID_VERSIONS)
+        return config
 
     # ------------------------------------------------------------ operations
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 from google.cloud.container_v1 import types
 
-from .errors import ApiError, invalid_argument
+from .errors import invalid_argument
 from .machines import (
     GPU_ACCELERATORS, GPU_MACHINE_TYPES, N1_GPU_COUNTS, TPU_MACHINE_TYPES, is_zone, parse_topology, zones_of_region,
 )
 
 API_ROOT = "https://container.googleapis.com/v1"
 DEFAULT_VERSION = "1.33.5-gke.1162000"
+VALID_VERSIONS = ["1.34.1-gke.1431000", DEFAULT_VERSION, "1.32.9-gke.1108000"]
 DEFAULT_MACHINE_TYPE = "e2-medium"
 DEFAULT_OAUTH_SCOPES = [
     "https://www.googleapis.com/auth/devstorage.read_only",

@@ -1,6 +1,7 @@
 """HTTP shell around GkeBackend: the container.googleapis.com v1 REST surface plus the /_emulator/ control API."""
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -55,6 +56,31 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._connections = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self):
+        """End keep-alive connections so no handler thread outlives the server."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
 
 class GkeEmulator:
     """A local container.googleapis.com v1 (REST) for tests.
@@ -93,6 +119,7 @@ class GkeEmulator:
             return
         self._stopping.set()
         self._server.shutdown()
+        self._server.close_connections()
         self._server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -108,7 +135,7 @@ class GkeEmulator:
     def _tick_loop(self):
         # Complete operations on time even when nobody polls, so the state file follows along.
         while not self._stopping.is_set():
-            wait = self.backend._next_deadline()
+            wait = self.backend.next_deadline()
             self._stopping.wait(0.5 if wait is None else min(0.5, wait + 0.001))
             self.backend.tick()
 
@@ -118,7 +145,10 @@ class GkeEmulator:
 
     @property
     def url(self):
-        return "http://%s:%d" % (HOST, self.port)
+        port = self.port
+        if port is None:
+            raise RuntimeError("the GKE emulator is not running; call start() first")
+        return "http://%s:%d" % (HOST, port)
 
     # ------------------------------------------------------------ Python API
 
