@@ -23,6 +23,7 @@ import traceback
 try:
     import huggingface_hub
     from huggingface_hub import HfApi, hf_hub_url
+    from huggingface_hub import constants as hf_constants
     from huggingface_hub.errors import (
         EntryNotFoundError,
         GatedRepoError,
@@ -171,6 +172,9 @@ class HubSource(object):
         self.timeout = timeout
         self.requests = 0
         self._lock = threading.Lock()
+        # No telemetry from CI hosts; it would also cost an extra Hub request per run (the agent registry lookup
+        # that huggingface_hub makes while building its user agent).
+        hf_constants.HF_HUB_DISABLE_TELEMETRY = True
         # token=False: never pick up a token saved on the controller by someone else; HF_TOKEN arrives through
         # the module option's env fallback instead.
         self._api = HfApi(endpoint=self.endpoint, token=token or False)
