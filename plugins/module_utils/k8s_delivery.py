@@ -460,6 +460,33 @@ class K8sDelivery(object):
             return self._unrender(manifest, render_subdir)
         return self._delete(manifest)
 
+    def read(self, api_version, kind, name, namespace=None, render_subdir=""):
+        """The object as it is now: live (apply) or as last rendered (render); None when absent.
+
+        Secret values are masked. Never writes.
+        """
+        manifest = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+        if namespace:
+            manifest["metadata"]["namespace"] = namespace
+        self._check(manifest)
+        if self.delivery == "render":
+            path = render_path(self.params["render_dir"], render_subdir, manifest)
+            if not os.path.exists(path):
+                return None
+            with open(path, "rb") as handle:
+                try:
+                    found = yaml.safe_load(handle.read())
+                except yaml.YAMLError as exc:
+                    self.fail("Rendered file %s is not valid YAML: %s" % (path, to_native(exc)))
+        else:
+            resource = self._resource(manifest)
+            found = self._read(resource, manifest, self._namespace_for(resource, manifest))
+            if found is not None:
+                found.get("metadata", {}).pop("managedFields", None)
+        if found is not None and kind == "Secret":
+            found = mask_secret(found)
+        return found
+
     # -- render -----------------------------------------------------------------------------------------------
 
     def _render(self, manifest, render_subdir, secret):

@@ -341,3 +341,17 @@ def test_validate_uses_version_specific_schemas():
     assert kd.validate_manifests([vac], "1.34", skipped=skipped) == [] and skipped == []
     kd.validate_manifests([vac], "1.33", skipped=skipped)
     assert len(skipped) == 1
+
+
+# -- read ---------------------------------------------------------------------------------------------------------
+
+
+def test_read_rendered_and_live(kube, tmp_path):
+    delivery = render_delivery(tmp_path)
+    assert delivery.read("v1", "ServiceAccount", "arc-runner", "arc-runners", render_subdir="storage") is None
+    delivery.ensure(SERVICE_ACCOUNT, render_subdir="storage")
+    assert delivery.read("v1", "ServiceAccount", "arc-runner", "arc-runners", render_subdir="storage") == SERVICE_ACCOUNT
+    kube.route("GET " + SECRET_PATH, answer("secret_live"))
+    live = apply_delivery(kube, tmp_path).read("v1", "Secret", "github-app", "arc-runners")
+    assert live["data"] == {"github_app_private_key": kd.SECRET_MASK} and "managedFields" not in live["metadata"]
+    assert kube.calls("PATCH") == []
