@@ -54,7 +54,7 @@ def test_filter_is_reachable_by_fqcn():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # The default callback prints "localhost | SUCCESS => {...}" for an ad-hoc run.
-    prefix, _, body = result.stdout.partition("=>")
+    prefix, body = result.stdout.split("=>", 1)
     assert prefix.strip() == "localhost | SUCCESS", result.stdout
     msg = json.loads(body)["msg"]
     assert msg["machine_type"] == "ct6e-standard-4t"
