@@ -148,7 +148,7 @@ class GkeEmulator:
         port = self.port
         if port is None:
             raise RuntimeError("the GKE emulator is not running; call start() first")
-        return "http://%s:%d" % (HOST, port)
+        return "http://%s:%s" % (HOST, port)
 
     # ------------------------------------------------------------ Python API
 
