@@ -77,7 +77,45 @@ def _git(repo_path, *args, env_extra=None):
     return out.stdout.decode().strip()
 
 
+class LargeFile:
+    """Content generated on disk (reproducible noise of ``size`` bytes), for repos too big to hold in memory.
+    Always stored in LFS."""
+
+    def __init__(self, size, seed=0):
+        self.size = int(size)
+        self.seed = seed
+
+    def __len__(self):
+        return self.size
+
+    def chunks(self, chunk=8 * 1024 * 1024):
+        """The content, chunk by chunk."""
+        rng = random.Random(self.seed)
+        left = self.size
+        while left > 0:
+            n = min(chunk, left)
+            yield rng.randbytes(n)
+            left -= n
+
+
+def _store_large_lfs_object(repo_path, large):
+    tmp = os.path.join(repo_path, ".git", "lfs", "incoming-%d" % os.getpid())
+    os.makedirs(os.path.dirname(tmp), exist_ok=True)
+    digest = hashlib.sha256()
+    with open(tmp, "wb") as handle:
+        for chunk in large.chunks():
+            digest.update(chunk)
+            handle.write(chunk)
+    oid = digest.hexdigest()
+    obj_dir = os.path.join(repo_path, ".git", "lfs", "objects", oid[:2], oid[2:4])
+    os.makedirs(obj_dir, exist_ok=True)
+    os.replace(tmp, os.path.join(obj_dir, oid))
+    return oid
+
+
 def _is_lfs(path, data, lfs_paths):
+    if isinstance(data, LargeFile):
+        return True
     if lfs_paths is None:
         return len(data) >= 64 * 1024 or path.endswith((".safetensors", ".bin", ".pt", ".gguf"))
     if callable(lfs_paths):
@@ -130,7 +168,10 @@ def build_repo(mirror_root, repo_id, commits, tags=None, lfs_paths=None, gated=F
                 continue
             os.makedirs(os.path.dirname(target), exist_ok=True)
             if _is_lfs(rel, data, lfs_paths):
-                oid = _store_lfs_object(path, data)
+                if isinstance(data, LargeFile):
+                    oid = _store_large_lfs_object(path, data)
+                else:
+                    oid = _store_lfs_object(path, data)
                 content = (LFS_POINTER % (oid, len(data))).encode()
                 built.lfs[rel] = oid
             else:

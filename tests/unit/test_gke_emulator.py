@@ -106,14 +106,22 @@ def test_create_cluster_and_pools_progress_to_done(client, emu):
         workload_identity_config=types.WorkloadIdentityConfig(workload_pool=PROJECT + ".svc.id.goog"),
         addons_config=types.AddonsConfig(gcs_fuse_csi_driver_config=types.GcsFuseCsiDriverConfig(enabled=True)),
         release_channel=types.ReleaseChannel(channel="RAPID"))
+    # Hold both operations open for 60 emulated seconds, then move the emulator's clock instead of sleeping.
+    emu.inject("slow_operation", seconds=60, times=2)
     op = client.create_cluster(parent=PARENT, cluster=cluster)
     assert op.name.startswith("operation-")
     assert op.operation_type == types.Operation.Type.CREATE_CLUSTER
-    assert op.status in (types.Operation.Status.PENDING, types.Operation.Status.RUNNING)
+    assert op.status == types.Operation.Status.PENDING and not op.end_time
     assert op.target_link.endswith("/projects/%s/zones/%s/clusters/ci" % (PROJECT, ZONE))
     assert client.get_cluster(name=CLUSTER).status == types.Cluster.Status.PROVISIONING
+    emu.advance(20)
+    op_name = "%s/operations/%s" % (PARENT, op.name)
+    assert client.get_operation(name=op_name).status == types.Operation.Status.RUNNING
+    assert client.get_cluster(name=CLUSTER).node_pools[0].status == types.NodePool.Status.PROVISIONING
+    emu.advance(40)
 
-    done = wait_done(client, op)
+    done = client.get_operation(name=op_name)
+    assert done.status == types.Operation.Status.DONE
     assert done.end_time and not done.error.message
     got = client.get_cluster(name=CLUSTER)
     assert got.status == types.Cluster.Status.RUNNING
@@ -128,7 +136,8 @@ def test_create_cluster_and_pools_progress_to_done(client, emu):
     pool_op = client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host())
     assert pool_op.operation_type == types.Operation.Type.CREATE_NODE_POOL
     assert client.get_node_pool(name=CLUSTER + "/nodePools/v6e-16").status == types.NodePool.Status.PROVISIONING
-    wait_done(client, pool_op)
+    emu.advance(60)
+    assert client.get_operation(name="%s/operations/%s" % (PARENT, pool_op.name)).status == types.Operation.Status.DONE
     pool = client.get_node_pool(name=CLUSTER + "/nodePools/v6e-16")
     assert pool.status == types.NodePool.Status.RUNNING
     assert pool.placement_policy.type_ == types.NodePool.PlacementPolicy.Type.COMPACT
@@ -216,6 +225,13 @@ def test_cluster_needs_node_pools_or_initial_count(client, emu):
 
 def test_cluster_update_one_change_at_a_time(client, emu):
     create_cluster(client)
+    emu.inject("slow_operation", seconds=60)
+    op = client.update_cluster(name=CLUSTER, update=types.ClusterUpdate(desired_logging_service="none"))
+    assert client.get_cluster(name=CLUSTER).status == types.Cluster.Status.RECONCILING
+    assert client.get_cluster(name=CLUSTER).logging_service != "none"  # visible only once done
+    emu.advance(60)
+    assert wait_done(client, op).operation_type == types.Operation.Type.UPDATE_CLUSTER
+    assert client.get_cluster(name=CLUSTER).logging_service == "none"
     two = types.ClusterUpdate(desired_release_channel=types.ReleaseChannel(channel="STABLE"),
                               desired_logging_service="none")
     with pytest.raises(gexc.BadRequest) as err:
@@ -224,7 +240,6 @@ def test_cluster_update_one_change_at_a_time(client, emu):
     op = client.update_cluster(name=CLUSTER, update=types.ClusterUpdate(
         desired_addons_config=types.AddonsConfig(
             gcp_filestore_csi_driver_config=types.GcpFilestoreCsiDriverConfig(enabled=True))))
-    assert client.get_cluster(name=CLUSTER).status == types.Cluster.Status.RECONCILING
     wait_done(client, op)
     got = client.get_cluster(name=CLUSTER)
     assert got.addons_config.gcp_filestore_csi_driver_config.enabled and got.status == types.Cluster.Status.RUNNING
@@ -247,12 +262,14 @@ def test_resource_labels_fingerprint(client, emu):
 def test_node_pool_update_applies_when_done(client, emu):
     create_cluster(client)
     emu.clear_requests()
+    emu.inject("slow_operation", seconds=60)
     op = call(client.update_node_pool, name=CLUSTER + "/nodePools/system",
               labels=types.NodeLabels(labels={"role": "system"}),
               taints=types.NodeTaints(taints=[types.NodeTaint(key="dedicated", value="system", effect="NO_SCHEDULE")]))
     assert emu.requests()[0]["method"] == "PUT"
     during = client.get_node_pool(name=CLUSTER + "/nodePools/system")
     assert during.status == types.NodePool.Status.RECONCILING and not during.config.labels
+    emu.advance(60)
     wait_done(client, op)
     pool = client.get_node_pool(name=CLUSTER + "/nodePools/system")
     assert dict(pool.config.labels) == {"role": "system"}
@@ -465,8 +482,41 @@ def test_fault_slow_operation(client, emu):
     assert client.get_node_pool(name=CLUSTER + "/nodePools/system").status == types.NodePool.Status.STOPPING
     with pytest.raises(gexc.BadRequest):
         client.delete_cluster(name=CLUSTER)
-    client.cancel_operation(name="%s/operations/%s" % (PARENT, op.name))
-    assert client.get_node_pool(name=CLUSTER + "/nodePools/system").status == types.NodePool.Status.RUNNING
+    assert raw(emu, "POST", "/_emulator/advance", {"seconds": 30})[0] == 200
+    assert client.get_operation(name="%s/operations/%s" % (PARENT, op.name)).status == types.Operation.Status.DONE
+    assert client.list_node_pools(parent=CLUSTER).node_pools == []
+
+
+def test_failed_cluster_operations_change_nothing(client, emu):
+    emu.inject("operation_failed", message="Internal error: cluster creation failed.")
+    done = wait_done(client, client.create_cluster(parent=PARENT, cluster=types.Cluster(name="ci", initial_node_count=1)))
+    assert done.error == types.Operation(error={"code": 13, "message": "Internal error: cluster creation failed."}).error
+    assert client.list_clusters(parent=PARENT).clusters == []
+    create_cluster(client)
+    emu.inject("operation_failed", path_regex=r"/clusters/ci$", method="DELETE")
+    assert wait_done(client, client.delete_cluster(name=CLUSTER)).error.code == 13
+    assert client.get_cluster(name=CLUSTER).status == types.Cluster.Status.RUNNING
+
+
+def test_regional_cluster_pools_span_three_zones_and_count_quota_per_zone(client, emu):
+    parent = "projects/%s/locations/us-east5" % PROJECT
+    op = client.create_cluster(parent=parent, cluster=types.Cluster(name="ci", node_pools=[system_pool()]))
+    wait_done(client, op, location_parent=parent)
+    cluster = client.get_cluster(name=parent + "/clusters/ci")
+    assert list(cluster.locations) == ["us-east5-a", "us-east5-b", "us-east5-c"]
+    assert list(cluster.node_pools[0].locations) == list(cluster.locations)
+    assert "/locations/us-east5/clusters/ci" in cluster.self_link
+    emu.set_quota("us-east5", "PREEMPTIBLE_NVIDIA_L4_GPUS", 8)
+    spot_l4 = types.NodePool(name="l4", config=types.NodeConfig(machine_type="g2-standard-8", spot=True),
+                             autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=3))
+    with pytest.raises(gexc.Forbidden) as err:
+        client.create_node_pool(parent=parent + "/clusters/ci", node_pool=spot_l4)  # 3 nodes x 3 zones x 1 GPU
+    assert "resource \"PREEMPTIBLE_NVIDIA_L4_GPUS\": request requires '9.0' and is short '1.0'" in (
+        api_error(err)["message"])
+    spot_l4.locations = ["us-east5-a"]
+    wait_done(client, client.create_node_pool(parent=parent + "/clusters/ci", node_pool=spot_l4),
+              location_parent=parent)
+    assert {q["metric"]: q["usage"] for q in emu.quotas()}["PREEMPTIBLE_NVIDIA_L4_GPUS"] == 3
 
 
 def test_faults_over_http(client, emu):

@@ -220,7 +220,8 @@ class GkeBackend:
     def __init__(self, operation_seconds=0.2, state_file=None, clock=time.monotonic):
         self.operation_seconds = float(operation_seconds)
         self.state_file = state_file
-        self.clock = clock
+        self._clock = clock
+        self._skipped = 0.0  # seconds added by advance()
         self.lock = threading.RLock()
         self._fault_ids = 0
         self._clear()
@@ -236,6 +237,17 @@ class GkeBackend:
         self.node_counts = {}       # (project, location, cluster, pool) -> per-zone size set by :setSize
         self.faults = []
         self.request_log = []
+
+    def _now(self):
+        return self._clock() + self._skipped
+
+    def advance(self, seconds):
+        """Move the emulator's clock forward: operations due by then complete now."""
+        if seconds < 0:
+            raise ValueError("seconds must not be negative")
+        with self.lock:
+            self._skipped += float(seconds)
+            self._advance()
 
     def reset(self):
         """Forget every cluster, operation, quota, fault and logged request."""
@@ -306,7 +318,7 @@ class GkeBackend:
     def _save(self):
         if not self.state_file:
             return
-        now = self.clock()
+        now = self._now()
         operations = []
         for op in self.operations.values():
             entry = {k: getattr(op, k) for k in (
@@ -339,7 +351,7 @@ class GkeBackend:
         cluster_pb = types.Cluster.pb()
         for key, body in zip(data["cluster_keys"], data["clusters"]):
             self.clusters[tuple(key)] = json_format.ParseDict(body, cluster_pb())
-        now = self.clock()
+        now = self._now()
         for entry in data["operations"]:
             scope_type = cluster_pb if entry["scope"] == "cluster" else types.NodePool.pb()
             fields = dict(entry)
@@ -362,7 +374,7 @@ class GkeBackend:
     def _op_status(self, op):
         if op.done:
             return OP_STATUS.DONE.value
-        elapsed = self.clock() - op.started
+        elapsed = self._now() - op.started
         if elapsed < op.duration / 4.0:
             return OP_STATUS.PENDING.value
         return OP_STATUS.RUNNING.value
@@ -386,7 +398,7 @@ class GkeBackend:
             pending = [op.started + op.duration for op in self.operations.values() if not op.done]
             if not pending:
                 return None
-            return max(0.0, min(pending) - self.clock())
+            return max(0.0, min(pending) - self._now())
 
     def tick(self):
         """Complete every operation whose time has come (called by the server's ticker thread)."""
@@ -394,7 +406,7 @@ class GkeBackend:
             self._advance()
 
     def _advance(self):
-        now = self.clock()
+        now = self._now()
         changed = False
         for op in list(self.operations.values()):
             if not op.done and now - op.started >= op.duration:
@@ -466,7 +478,7 @@ class GkeBackend:
             name=name, project=project, location=location, op_type=op_type,
             target_link=res.self_link(target_path(form)),
             self_link=res.self_link("%s/operations/%s" % (res.location_path(project, location, form), name)),
-            start_time=_now_rfc3339(), cluster_key=key, started=self.clock(), duration=duration,
+            start_time=_now_rfc3339(), cluster_key=key, started=self._now(), duration=duration,
             scope=scope, pool=pool, before=before, after=after, failed=failed, failure=failure, detail=detail)
         self.operations[name] = op
         self._install(op, during)

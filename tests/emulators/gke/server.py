@@ -170,6 +170,13 @@ class GkeEmulator:
     def clear_faults(self):
         self.backend.clear_faults()
 
+    def advance(self, seconds):
+        """Move the emulator's clock forward by ``seconds``: operations due by then complete at once.
+
+        Lets a test hold an operation open (``inject("slow_operation")``), look at the in-between state, then
+        finish it without sleeping."""
+        self.backend.advance(seconds)
+
     def reset(self):
         """Forget all clusters, operations, quotas, faults and logged requests."""
         self.backend.reset()
@@ -217,6 +224,9 @@ class GkeEmulator:
             if method == "DELETE":
                 self.clear_faults()
                 return {}
+        if name == "advance" and method == "POST":
+            self.advance(float(body.get("seconds", 0)))
+            return {}
         if name == "reset" and method == "POST":
             self.reset()
             return {}
