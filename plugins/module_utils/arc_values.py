@@ -495,10 +495,15 @@ exec /home/runner/run.sh "$@"
 
 def _dind_container(spec, profile, cache, native):
     args = ["dockerd", "--host=unix:///var/run/docker.sock", "--group=%d" % DOCKER_GID]
-    if spec.get("dind_mtu"):
+    mtu = spec.get("dind_mtu")
+    if mtu is None:
         # GKE's VPC MTU is 1460: docker's default 1500 on the bridge drops large packets (arc-contract pain point 6).
-        args += ["--mtu=%d" % spec["dind_mtu"],
-                 "--default-network-opt=bridge=com.docker.network.driver.mtu=%d" % spec["dind_mtu"]]
+        # Clusters off GKE keep docker's default unless dind_mtu says otherwise.
+        mtu = GKE_MTU if profile["gke"] else 0
+    if mtu:
+        if not 576 <= mtu <= 9000:
+            raise ArcInputError("dind_mtu", "must be between 576 and 9000 (or 0 for docker's default), got %d" % mtu)
+        args += ["--mtu=%d" % mtu, "--default-network-opt=bridge=com.docker.network.driver.mtu=%d" % mtu]
     container = {
         "name": "dind",
         "image": spec.get("dind_image") or DIND_IMAGE,
@@ -590,9 +595,12 @@ def scale_set_values(spec):
         raise ArcInputError("container_mode", "must be one of %s, got %r" % (", ".join(CONTAINER_MODES), mode))
     minor = _kube_minor(spec.get("kubernetes_version") or "1.33")
     pool = spec.get("node_pool_entry")
-    profile = accelerator_profile(pool) if pool else accelerator_profile({"name": "any", "gke": False})
-    if not pool:
-        profile["pool"] = None
+    if pool:
+        profile = accelerator_profile(pool)
+    else:
+        # No node pool: a plain runner anywhere in the cluster (GKE assumed for the DinD MTU).
+        profile = accelerator_profile({"name": "any", "gke": False})
+        profile.update(pool=None, gke=True)
     cache = model_cache_parts(spec.get("model_cache"), namespace, spec.get("gcsfuse"))
     try:
         policy_empty = policy_is_empty(spec.get("job_policy"))

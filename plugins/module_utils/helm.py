@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 
 try:
@@ -334,6 +335,18 @@ class Helm(object):
         """Fetch and unpack a chart into dest; return the chart directory (local charts are unpacked too)."""
         if os.path.isdir(chart_ref):
             return chart_ref
+        if os.path.isfile(chart_ref):
+            # helm pull does not take a local tarball; unpack it ourselves (no paths outside dest).
+            with tarfile.open(chart_ref, "r:gz") as archive:
+                for member in archive.getmembers():
+                    target = os.path.realpath(os.path.join(dest, member.name))
+                    if not target.startswith(os.path.realpath(dest) + os.sep) or member.issym() or member.islnk():
+                        raise HelmError("chart archive %s has an unsafe entry %s" % (chart_ref, member.name))
+                archive.extractall(dest)
+            dirs = [os.path.join(dest, e) for e in sorted(os.listdir(dest)) if os.path.isdir(os.path.join(dest, e))]
+            if not dirs:
+                raise HelmError("chart archive %s holds no chart directory" % chart_ref)
+            return dirs[0]
         args = ["pull", chart_ref, "--untar", "--untardir", dest]
         if version and not _is_local_chart(chart_ref):
             args += ["--version", str(version)]

@@ -149,9 +149,10 @@ options:
     version_added: 0.1.0
   dind_mtu:
     description:
-      - MTU of the Docker daemon's networks in V(dind) mode; GKE's VPC uses 1460. V(0) keeps Docker's default.
+      - MTU of the Docker daemon's networks in V(dind) mode. V(0) keeps Docker's default (1500).
+      - When unset, 1460 (GKE's VPC MTU) on GKE node pools and on scale sets without a node pool, Docker's default on
+        pools off GKE.
     type: int
-    default: 1460
     version_added: 0.1.0
   dind_resources:
     description:
@@ -374,7 +375,7 @@ def main():
         work_dir_size_limit=dict(type="str"),
         runner_image=dict(type="str", default="ghcr.io/actions/actions-runner:latest"),
         dind_image=dict(type="str", default="docker:dind"),
-        dind_mtu=dict(type="int", default=1460),
+        dind_mtu=dict(type="int"),
         dind_resources=dict(type="dict"),
         resources=dict(type="dict"),
         env=dict(type="dict", default={}),
