@@ -6,8 +6,8 @@
 digests, stream one file, and check bytes against the Hub's digest.
 
 The metadata calls go through ``huggingface_hub`` (``HfApi``) so its error classes apply; file bodies are read
-through its HTTP session over the plain ``resolve`` URL, one stream per file, so callers can send the bytes
-anywhere (a bucket, a share) without a local copy. Xet transfer is never used here (plain HTTP works for every
+over the plain ``resolve`` URL with requests, one stream per file, so callers can send the bytes anywhere (a
+bucket, a share) without a local copy. Xet transfer is never used here (plain HTTP works for every
 file the Hub serves, Xet-backed or not), which is also what ``HF_HUB_DISABLE_XET=1`` asks for.
 """
 
@@ -21,6 +21,13 @@ import threading
 import traceback
 
 try:
+    import requests
+
+    HAS_REQUESTS = True
+except ImportError:
+    HAS_REQUESTS = False
+
+try:
     import huggingface_hub
     from huggingface_hub import HfApi, hf_hub_url
     from huggingface_hub import constants as hf_constants
@@ -31,7 +38,7 @@ try:
         RepositoryNotFoundError,
         RevisionNotFoundError,
     )
-    from huggingface_hub.utils import build_hf_headers, filter_repo_objects, get_session, hf_raise_for_status
+    from huggingface_hub.utils import build_hf_headers, filter_repo_objects
 
     HAS_HUGGINGFACE_HUB = True
     HUGGINGFACE_HUB_IMP_ERR = None
@@ -172,6 +179,7 @@ class HubSource(object):
         self.timeout = timeout
         self.requests = 0
         self._lock = threading.Lock()
+        self._local = threading.local()
         # No telemetry from CI hosts; it would also cost an extra Hub request per run (the agent registry lookup
         # that huggingface_hub makes while building its user agent).
         hf_constants.HF_HUB_DISABLE_TELEMETRY = True
@@ -259,27 +267,61 @@ class HubSource(object):
         """The resolve URL of one file at a commit."""
         return hf_hub_url(self.repo_id, path, repo_type=self.repo_type, revision=commit, endpoint=self.endpoint)
 
+    def _session(self):
+        """One requests session per thread (sessions are not shared across threads)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(build_hf_headers(token=self.token or False, library_name="accelci-runners"))
+            self._local.session = session
+        return session
+
+    def _status_error(self, response, path):
+        """HubError for an error status on a file GET, from the Hub's X-Error-Code header."""
+        code = response.headers.get("X-Error-Code", "")
+        message = response.headers.get("X-Error-Message", "") or response.reason or ""
+        where = "%s %s" % (self.repo_type, self.repo_id)
+        if code == "GatedRepo":
+            return HubError("gated", "%s is gated: request access on its page (%s/%s), then give a token of an "
+                                     "account that has access (option token, or HF_TOKEN)"
+                            % (where, self.endpoint, self.repo_id), path)
+        if code == "RepoNotFound":
+            return HubError("repo_not_found", "%s not found on %s" % (where, self.endpoint), path)
+        if code == "RevisionNotFound":
+            return HubError("revision_not_found", "%s: revision %s not found" % (where, self.revision), path)
+        if code == "EntryNotFound":
+            return HubError("entry_not_found", "%s: file %s not found" % (where, path), path)
+        # 429 and 5xx are worth another try; the stager treats 'network' errors as transient.
+        kind = "network" if response.status_code == 429 or response.status_code >= 500 else "http"
+        return HubError(kind, "%s: GET %s: HTTP %d %s" % (where, path, response.status_code, message), path)
+
     def stream(self, commit, remote, consume):
         """GET one file and pass each chunk to ``consume(bytes)``. Network failures raise HubError('network');
-        the caller decides whether to retry. Returns the number of bytes read."""
-        headers = build_hf_headers(token=self.token or False, library_name="accelci-runners")
+        the caller decides whether to retry. Returns the number of bytes read.
+
+        File bodies go through requests/urllib3 rather than huggingface_hub's httpx session: it spends several
+        times less CPU per byte on chunked responses, which is what limits a stager that also hashes and uploads.
+        requests drops the Authorization header when the Hub redirects to its CDN on another host.
+        """
         self._count()
-        session = get_session()
         received = 0
         try:
-            with session.stream("GET", self.file_url(commit, remote.path), headers=headers,
-                                follow_redirects=True, timeout=self.timeout) as response:
-                hf_raise_for_status(response)
-                for chunk in response.iter_bytes(READ_CHUNK):
-                    received += len(chunk)
-                    consume(chunk)
-        except HfHubHTTPError as exc:
-            raise self._hub_error(exc, remote.path)
-        except (OSError, ValueError) as exc:
-            raise
-        except Exception as exc:  # httpx transport errors: dropped connection, timeout, bad chunking
+            response = self._session().get(self.file_url(commit, remote.path), stream=True,
+                                           timeout=(10, self.timeout), allow_redirects=True)
+        except requests.RequestException as exc:
+            raise HubError("network", "%s: cannot reach %s for %s: %s"
+                           % (self.repo_id, self.endpoint, remote.path, exc), remote.path)
+        try:
+            if response.status_code >= 400:
+                raise self._status_error(response, remote.path)
+            for chunk in response.iter_content(READ_CHUNK):
+                received += len(chunk)
+                consume(chunk)
+        except requests.RequestException as exc:  # dropped connection, read timeout, bad chunking
             raise HubError("network", "%s: transfer of %s failed after %d bytes: %s"
-                           % (self.repo_id, remote.path, received, exc or type(exc).__name__), remote.path)
+                           % (self.repo_id, remote.path, received, exc), remote.path)
+        finally:
+            response.close()
         return received
 
 

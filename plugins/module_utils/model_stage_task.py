@@ -20,6 +20,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.gcp import (
 )
 from ansible_collections.accelci.runners.plugins.module_utils.hf_source import (
     HAS_HUGGINGFACE_HUB,
+    HAS_REQUESTS,
     HUGGINGFACE_HUB_IMP_ERR,
     HubError,
     HubSource,
@@ -111,6 +112,8 @@ def run_model_stage(module):
     params = module.params
     if not HAS_HUGGINGFACE_HUB:
         module.fail_json(msg=missing_required_lib("huggingface_hub"), exception=HUGGINGFACE_HUB_IMP_ERR)
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"))
     try:
         validate_params(params)
     except ValueError as exc:
