@@ -352,6 +352,7 @@ def test_set_size_refused_on_multi_host_tpu(client, emu):
     assert api_error(err)["status"] == "FAILED_PRECONDITION"
     done = wait_done(client, call(client.set_node_pool_size, name=CLUSTER + "/nodePools/system", node_count=3))
     assert done.operation_type == types.Operation.Type.SET_NODE_POOL_SIZE and not done.error.message
+    assert emu.state()["nodeCounts"] == [{"cluster": "%s/%s/ci" % (PROJECT, ZONE), "nodePool": "system", "perZone": 3}]
 
 
 def test_autoscaling_and_management(client, emu):

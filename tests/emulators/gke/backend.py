@@ -212,6 +212,7 @@ class _Operation:
         self.after = fields.get("after")
         self.failed = fields.get("failed")            # snapshot installed on failure; None -> "before"
         self.detail = fields.get("detail", "")
+        self.node_count = fields.get("node_count")    # [project, location, cluster, pool, per-zone count] for setSize
 
 
 class GkeBackend:
@@ -323,7 +324,7 @@ class GkeBackend:
         for op in self.operations.values():
             entry = {k: getattr(op, k) for k in (
                 "name", "project", "location", "op_type", "target_link", "self_link", "start_time", "end_time",
-                "done", "error", "failure", "scope", "pool", "detail")}
+                "done", "error", "failure", "scope", "pool", "detail", "node_count")}
             entry["cluster_key"] = list(op.cluster_key)
             entry["remaining"] = max(0.0, op.started + op.duration - now)
             for key in ("before", "after", "failed"):
@@ -423,6 +424,8 @@ class GkeBackend:
             snapshot = op.before if cancelled or op.failed is None else op.failed
         else:
             snapshot = op.after
+            if op.node_count:
+                self.node_counts[tuple(op.node_count[:4])] = op.node_count[4]
         self._install(op, snapshot)
 
     def _install(self, op, snapshot):
@@ -457,7 +460,7 @@ class GkeBackend:
         return None
 
     def _start_operation(self, ctx, op_type, key, scope, target_path, before, during, after, pool=None,
-                         failed=None, failure=None, detail=""):
+                         failed=None, failure=None, detail="", node_count=None):
         """Install the "during" snapshot and register the operation that will install "after"."""
         project, location, _cluster = key
         duration = self.operation_seconds
@@ -479,7 +482,8 @@ class GkeBackend:
             target_link=res.self_link(target_path(form)),
             self_link=res.self_link("%s/operations/%s" % (res.location_path(project, location, form), name)),
             start_time=_now_rfc3339(), cluster_key=key, started=self._now(), duration=duration,
-            scope=scope, pool=pool, before=before, after=after, failed=failed, failure=failure, detail=detail)
+            scope=scope, pool=pool, before=before, after=after, failed=failed, failure=failure, detail=detail,
+            node_count=node_count)
         self.operations[name] = op
         self._install(op, during)
         if duration <= 0:
@@ -834,7 +838,7 @@ class GkeBackend:
                                      before=None, during=during, after=after, pool=pool.name, failed=failed,
                                      failure=failure_dict)
 
-    def _pool_change(self, ctx, ids, op_type, mutate, during_status=POOL_STATUS.RECONCILING):
+    def _pool_change(self, ctx, ids, op_type, mutate, during_status=POOL_STATUS.RECONCILING, node_count=None):
         """Common shape of a node pool mutation: busy check, copy, change, RECONCILING while it runs."""
         key, cluster = self._get_cluster(ids)
         pool = self._get_pool(ids, cluster)
@@ -846,7 +850,8 @@ class GkeBackend:
         during = res.copy_pb(pool)
         during.status = during_status.value
         return self._start_operation(ctx, op_type, key, "pool", self._pool_target(ids), before=pool,
-                                     during=during, after=after, pool=pool.name, failure=failure)
+                                     during=during, after=after, pool=pool.name, failure=failure,
+                                     node_count=node_count)
 
     def _update_node_pool(self, request, ids, ctx):
         present = []
@@ -929,10 +934,11 @@ class GkeBackend:
                     % (pool.name, pool.placement_policy.tpu_topology))
             if request.node_count < 0:
                 raise invalid_argument("node_count must be non-negative.", "node_count")
-            self.node_counts[(ids["project"], ids["location"], ids["cluster"], pool.name)] = request.node_count
             return None
 
-        return self._pool_change(ctx, ids, OP.SET_NODE_POOL_SIZE.value, mutate)
+        # The new size is recorded when the operation completes, like every other change.
+        size = [ids["project"], ids["location"], ids["cluster"], ids["pool"], request.node_count]
+        return self._pool_change(ctx, ids, OP.SET_NODE_POOL_SIZE.value, mutate, node_count=size)
 
     def _set_management(self, request, ids, ctx):
         def mutate(cluster, pool):
