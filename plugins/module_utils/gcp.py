@@ -25,6 +25,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.accelci.runners.plugins.module_utils.retries import (
     RetryPolicy,
     error_http_code,
+    error_message,
     error_status,
 )
 
@@ -32,7 +33,7 @@ try:
     import google.auth
     import google.auth.credentials
     from google.api_core import exceptions as gexc
-    from google.api_core.client_info import ClientInfo
+    from google.api_core.gapic_v1.client_info import ClientInfo
     from google.oauth2 import credentials as oauth2_credentials
     from google.oauth2 import service_account
 
@@ -167,7 +168,7 @@ def describe_api_error(exc):
     """One line for a user: HTTP code, status name and the API's message."""
     code = error_http_code(exc)
     status = error_status(exc)
-    message = getattr(exc, "message", None) or to_native(exc)
+    message = error_message(exc)
     parts = []
     if code:
         parts.append("HTTP %s" % code)

@@ -9,6 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.accelci.runners.plugins.module_utils.gke_cluster_spec import (
+    ADDONS,
     cluster_changes,
     desired_cluster,
     system_pool_params,
@@ -27,6 +28,17 @@ except ImportError:  # reported by the module through missing_required_lib
     container_v1 = gexc = None
 
 
+def _addons_summary(addons_config):
+    """Addon -> enabled, named as the module's options where it has one (gcs_fuse_csi_driver)."""
+    names = dict((v, k) for k, v in ADDONS.items())
+    summary = {}
+    for key, value in addons_config.items():
+        value = value or {}
+        enabled = value.get("enabled") if "enabled" in value else not value.get("disabled", False)
+        summary[names.get(key, key[:-len("_config")] if key.endswith("_config") else key)] = bool(enabled)
+    return summary
+
+
 def summarize_cluster(cluster):
     """The module's result: a compact view of the cluster."""
     return {
@@ -37,8 +49,7 @@ def summarize_cluster(cluster):
         "current_master_version": cluster.get("current_master_version"),
         "release_channel": (cluster.get("release_channel") or {}).get("channel"),
         "workload_pool": (cluster.get("workload_identity_config") or {}).get("workload_pool"),
-        "addons": dict((k, bool((v or {}).get("enabled", not (v or {}).get("disabled"))))
-                       for k, v in (cluster.get("addons_config") or {}).items()),
+        "addons": _addons_summary(cluster.get("addons_config") or {}),
         "labels": cluster.get("resource_labels") or {},
         "node_pools": [p.get("name") for p in cluster.get("node_pools") or []],
         "self_link": cluster.get("self_link"),

@@ -35,6 +35,18 @@ def proto_to_dict(message):
                                  including_default_value_fields=False)
 
 
+def canonical_node_pool(desired):
+    """The desired body as the API would echo it (int64 as strings, enum names), for a like-for-like diff.
+
+    Proto JSON drops empty values, so an explicitly empty map or list (labels: {} to clear them) is put back.
+    """
+    canonical = proto_to_dict(container_v1.NodePool(desired))
+    for key in ("labels", "taints"):
+        if key in desired.get("config", {}) and key not in canonical.get("config", {}):
+            canonical.setdefault("config", {})[key] = desired["config"][key]
+    return canonical
+
+
 def _pick(tree, paths):
     """The parts of tree under the given dotted paths, as a nested dict (for diff output)."""
     out = {}
@@ -115,7 +127,8 @@ class NodePoolManager:
         """Bring the pool to the desired state. Returns the result dict (changed, diff, node_pool, ...)."""
         if read:
             current = self.read()
-        desired = desired_node_pool(self.pool, kind, shape, machine_type)
+        requested = desired_node_pool(self.pool, kind, shape, machine_type)
+        desired = canonical_node_pool(requested)
         if current is None:
             return self._create(desired, shape)
         if current.get("status") == "ERROR" and not self.pool.get("recreate"):
@@ -123,7 +136,7 @@ class NodePoolManager:
                 msg="Node pool %s is in ERROR (%s); set recreate: true to delete and create it again"
                     % (self.pool["name"], current.get("status_message") or "no message"),
                 node_pool=summarize_pool(current, shape))
-        diff = node_pool_diff(desired, current)
+        diff = node_pool_diff(desired, current, managed=requested)
         if current.get("status") == "ERROR":
             diff.recreate.append("status")
         if diff.recreate:

@@ -97,21 +97,15 @@ def validate_node_pool(params):
         low, high = autoscaling.get("min_nodes", 0), autoscaling.get("max_nodes")
         if high is None:
             raise NodePoolSpecError("autoscaling.max_nodes is required when autoscaling is enabled")
-        if low < 0 or high < 1:
-            raise NodePoolSpecError(
-                "autoscaling.min_nodes must be >= 0 and autoscaling.max_nodes >= 1 (got min %s, max %s)" % (low, high)
-            )
-        if low > high:
-            raise NodePoolSpecError(
-                "autoscaling.min_nodes (%s) is greater than autoscaling.max_nodes (%s)" % (low, high)
-            )
+        # The catalog's check covers min <= max for every pool and whole slices for multi-host TPUs.
+        problem = slice_node_counts_ok(shape if kind == "tpu" else {}, low, high)
+        if problem:
+            raise NodePoolSpecError(problem)
+        if high < 1:
+            raise NodePoolSpecError("autoscaling.max_nodes: %s; accepted: 1 or more (min_nodes 0 scales to zero)" % high)
         policy = autoscaling.get("location_policy")
         if policy and policy not in LOCATION_POLICIES:
             raise NodePoolSpecError("autoscaling.location_policy must be one of %s" % ", ".join(LOCATION_POLICIES))
-        if kind == "tpu":
-            problem = slice_node_counts_ok(shape, low, high)
-            if problem:
-                raise NodePoolSpecError(problem)
     node_count = params.get("node_count")
     if node_count is not None:
         if node_count < 0:
@@ -185,10 +179,9 @@ def desired_node_pool(params, kind, shape, machine_type):
     config = {"machine_type": machine_type}
     pool = {"name": params["name"], "config": config}
 
-    if params.get("spot"):
-        config["spot"] = True
-    if params.get("flex_start"):
-        config["flex_start"] = True
+    # Always stated, so turning spot or flex-start off is seen as the (recreate-only) change it is.
+    config["spot"] = bool(params.get("spot"))
+    config["flex_start"] = bool(params.get("flex_start"))
     for key in ("disk_size_gb", "disk_type", "service_account", "oauth_scopes", "labels"):
         if params.get(key) not in (None, {}, []) or (key == "labels" and params.get(key) == {}):
             config[key] = copy.deepcopy(params[key])
@@ -336,12 +329,16 @@ class NodePoolDiff:
         return bool(self.changed_paths)
 
 
-def node_pool_diff(desired, current):
-    """Compare a desired body with the live pool (both snake_case dicts, enums as names)."""
+def node_pool_diff(desired, current, managed=None):
+    """Compare a desired body with the live pool (both snake_case dicts, enums as names).
+
+    ``managed`` is the body whose keys say what to compare (default: desired itself); pass the raw body when
+    ``desired`` went through proto JSON, which drops false and zero values.
+    """
     diff = NodePoolDiff()
     groups = dict((name, {}) for name, _paths in UPDATE_GROUPS)
     seen = set()
-    for leaf in _leaf_paths(desired):
+    for leaf in _leaf_paths(managed or desired):
         path = _owner(leaf)
         if path in seen or path in _CREATE_ONLY_INFORMATIONAL:
             continue

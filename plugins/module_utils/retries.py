@@ -39,6 +39,20 @@ def error_status(exc):
     return getattr(grpc_status, "name", None)
 
 
+def error_message(exc):
+    """The API's own message: from the JSON error body when there is one (REST errors otherwise prefix it with
+    the method and URL), else the exception's message."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            message = response.json().get("error", {}).get("message")
+        except Exception:  # not JSON, or no body
+            message = None
+        if message:
+            return message
+    return getattr(exc, "message", None) or str(exc)
+
+
 def error_http_code(exc):
     """HTTP status of an API exception, or None for non-API errors."""
     code = getattr(exc, "code", None)
@@ -49,7 +63,7 @@ def error_http_code(exc):
 
 def is_cluster_busy(exc):
     """True for GKE's "incompatible operation" FAILED_PRECONDITION."""
-    message = str(getattr(exc, "message", exc)).lower()
+    message = error_message(exc).lower()
     return error_status(exc) == "FAILED_PRECONDITION" and any(p in message for p in _BUSY_PHRASES)
 
 

@@ -1,0 +1,243 @@
+"""The cluster role and GKE modules against the GKE API emulator, through ansible-playbook."""
+
+import json
+
+import pytest
+
+from tests.emulators.gke import GkeEmulator
+from tests.integration.playbook_runner import run_playbook, write_inventory
+
+pytestmark = pytest.mark.integration
+
+MUTATING = ("POST", "PUT", "DELETE", "PATCH")
+CLUSTER_PATH = "/v1/projects/accelci-test/locations/us-central1-b/clusters/ci-runners"
+
+
+def estate(**overrides):
+    variables = {
+        "accelci_project": "accelci-test",
+        "accelci_location": "us-central1-b",
+        "accelci_cluster": {
+            "name": "ci-runners", "release_channel": "regular", "workload_identity": True,
+            "addons": {"gcs_fuse_csi_driver": True}, "labels": {"team": "ml"},
+            "system_pool": {"machine_type": "e2-standard-4", "min_nodes": 1, "max_nodes": 3},
+        },
+        "accelci_node_pools": [
+            {"name": "tpu-v6e-1", "tpu": {"accelerator": "v6e", "topology": "1x1"}, "spot": True,
+             "autoscaling": {"min_nodes": 0, "max_nodes": 4}},
+            {"name": "tpu-v6e-4", "tpu": {"accelerator": "v6e", "topology": "2x2"}, "spot": True,
+             "autoscaling": {"min_nodes": 0, "max_nodes": 2}},
+            {"name": "tpu-v5e-16", "tpu": {"accelerator": "v5e", "topology": "4x4"},
+             "autoscaling": {"min_nodes": 0, "max_nodes": 4}},
+            {"name": "gpu-l4", "gpu": {"type": "nvidia-l4", "count": 1, "driver_version": "LATEST"},
+             "machine_type": "g2-standard-8", "autoscaling": {"min_nodes": 0, "max_nodes": 2}},
+        ],
+    }
+    variables.update(overrides)
+    return variables
+
+
+@pytest.fixture
+def emulator():
+    with GkeEmulator(operation_seconds=0.1) as emu:
+        yield emu
+
+
+def converge(tmp_path, emulator, variables=None, extra_args=()):
+    inventory = write_inventory(tmp_path, variables or estate())
+    return run_playbook("playbooks/cluster.yml", inventory, env={"ACCELCI_GKE_API_ENDPOINT": emulator.url},
+                        extra_args=extra_args)
+
+
+def mutations(emulator):
+    return [(r["method"], r["path"]) for r in emulator.requests() if r["method"] in MUTATING]
+
+
+def request_bodies(emulator, method, path_suffix):
+    return [r["body"] for r in emulator.requests() if r["method"] == method and r["path"].endswith(path_suffix)]
+
+
+def test_check_mode_sends_no_mutation(tmp_path, emulator):
+    run = converge(tmp_path, emulator, extra_args=["--check"])
+    assert run.rc == 0, run
+    assert run.changed == 2, run  # the cluster and the pools loop would change
+    assert mutations(emulator) == []
+    assert emulator.state()["clusters"] == []
+
+
+def test_apply_then_apply_again_is_unchanged_with_one_read_per_resource(tmp_path, emulator):
+    first = converge(tmp_path, emulator)
+    assert first.rc == 0, first
+    assert first.changed == 2, first
+
+    created = request_bodies(emulator, "POST", "/nodePools")
+    by_name = dict((body["nodePool"]["name"], body["nodePool"]) for body in created)
+    # Single-host TPU: machine type only, no topology (GKE rejects one).
+    assert "placementPolicy" not in by_name["tpu-v6e-1"]
+    assert by_name["tpu-v6e-1"]["config"]["machineType"] == "ct6e-standard-1t"
+    assert by_name["tpu-v6e-1"]["config"]["spot"] is True
+    # Multi-host TPU: COMPACT (integer enum 1) and the topology.
+    assert by_name["tpu-v5e-16"]["placementPolicy"] == {"type": 1, "tpuTopology": "4x4"}
+    # GPU: driver installation always explicit (LATEST is enum 3... any integer, but present).
+    driver = by_name["gpu-l4"]["config"]["accelerators"][0]["gpuDriverInstallationConfig"]
+    assert "gpuDriverVersion" in driver
+    # Workload identity cluster: pools get GKE_METADATA.
+    assert by_name["tpu-v6e-4"]["config"]["workloadMetadataConfig"]["mode"] == 2
+    # Zero values are omitted by the client, as the real API expects: minNodeCount 0 is not sent.
+    assert "minNodeCount" not in by_name["tpu-v6e-1"]["autoscaling"]
+
+    emulator.clear_requests()
+    second = converge(tmp_path, emulator)
+    assert second.rc == 0, second
+    assert second.changed == 0, second
+    log = [(r["method"], r["path"]) for r in emulator.requests()]
+    assert log == [("GET", CLUSTER_PATH)] + [
+        ("GET", CLUSTER_PATH + "/nodePools/" + name) for name in ("tpu-v6e-1", "tpu-v6e-4", "tpu-v5e-16", "gpu-l4")
+    ]
+
+
+def test_in_place_changes_do_not_recreate(tmp_path, emulator):
+    assert converge(tmp_path, emulator).rc == 0
+    variables = estate()
+    pools = variables["accelci_node_pools"]
+    pools[1]["autoscaling"] = {"min_nodes": 0, "max_nodes": 3}
+    pools[1]["labels"] = {"runner": "v6e-4"}
+    variables["accelci_cluster"]["labels"] = {"team": "ml", "cost-center": "ci"}
+    emulator.clear_requests()
+    run = converge(tmp_path, emulator, variables)
+    assert run.rc == 0, run
+    assert run.changed == 2, run
+    done = mutations(emulator)
+    assert ("POST", CLUSTER_PATH + "/nodePools/tpu-v6e-4:setAutoscaling") in done
+    assert ("PUT", CLUSTER_PATH + "/nodePools/tpu-v6e-4") in done
+    assert ("POST", CLUSTER_PATH + ":setResourceLabels") in done
+    assert not [m for m in done if m[0] == "DELETE" or m[1].endswith("/nodePools")]
+    cluster = emulator.state()["clusters"][0]
+    pool = [p for p in cluster["nodePools"] if p["name"] == "tpu-v6e-4"][0]
+    assert int(pool["autoscaling"]["maxNodeCount"]) == 3
+    assert pool["config"]["labels"] == {"runner": "v6e-4"}
+    assert cluster["resourceLabels"] == {"team": "ml", "cost-center": "ci"}
+    emulator.clear_requests()
+    assert converge(tmp_path, emulator, variables).changed == 0
+
+
+def test_recreate_only_change_is_refused_then_done_with_recreate(tmp_path, emulator):
+    assert converge(tmp_path, emulator).rc == 0
+    variables = estate()
+    variables["accelci_node_pools"][0]["spot"] = False
+    emulator.clear_requests()
+    refused = converge(tmp_path, emulator, variables)
+    assert refused.rc != 0
+    assert "config.spot cannot change in place; set recreate: true" in refused.stdout
+    assert mutations(emulator) == []
+
+    variables["accelci_node_pools"][0]["recreate"] = True
+    emulator.clear_requests()
+    done = converge(tmp_path, emulator, variables)
+    assert done.rc == 0, done
+    assert mutations(emulator) == [("DELETE", CLUSTER_PATH + "/nodePools/tpu-v6e-1"),
+                                   ("POST", CLUSTER_PATH + "/nodePools")]
+
+
+def cases_run(tmp_path, emulator, cases, check_mode=False):
+    results_file = tmp_path / "results.json"
+    inventory = write_inventory(tmp_path, estate())
+    run = run_playbook("tests/integration/playbooks/node_pool_cases.yml", inventory,
+                       env={"ACCELCI_GKE_API_ENDPOINT": emulator.url},
+                       extra_vars={"cases": cases, "results_file": str(results_file),
+                                   "cases_check_mode": check_mode})
+    assert run.rc == 0, run
+    return json.loads(results_file.read_text())
+
+
+INVALID = [
+    ({"name": "bad-accel", "tpu": {"accelerator": "v9", "topology": "1x1"}},
+     "tpu.accelerator: unknown TPU accelerator v9; accepted generations: v4, v5e"),
+    ({"name": "bad-topo", "tpu": {"accelerator": "v6e", "topology": "3x3"}},
+     "tpu.topology: v6e has no topology 3x3"),
+    ({"name": "bad-dims", "tpu": {"accelerator": "v5p", "topology": "2x2"}},
+     "tpu.topology: v5p takes 3-D topologies, got 2x2 (did you mean 2x2x1?)"),
+    ({"name": "bad-tpu-mt", "tpu": {"accelerator": "v6e", "topology": "4x4", "machine_type": "ct6e-standard-8t"}},
+     "machine_type"),
+    ({"name": "bad-gpu-mt", "gpu": {"type": "nvidia-l4", "count": 1}, "machine_type": "n1-standard-4"},
+     "machine_type"),
+    ({"name": "bad-gpu-count", "gpu": {"type": "nvidia-l4", "count": 2}, "machine_type": "g2-standard-8"},
+     "gpu.count: g2-standard-8 carries exactly 1 nvidia-l4 GPU(s), not 2"),
+    ({"name": "bad-gpu-type", "gpu": {"type": "nvidia-rtx-9000", "count": 1}}, "gpu.type"),
+    ({"name": "min-max", "machine_type": "e2-standard-4", "autoscaling": {"min_nodes": 3, "max_nodes": 1}},
+     "autoscaling.min_nodes: 3 is greater than autoscaling.max_nodes 1"),
+    ({"name": "not-whole", "tpu": {"accelerator": "v6e", "topology": "4x4"},
+      "autoscaling": {"min_nodes": 0, "max_nodes": 6}},
+     "autoscaling.max_nodes: 6 does not fit a v6e 4x4 slice, which scales as one unit of 4 nodes"),
+    ({"name": "Bad_Name", "machine_type": "e2-standard-4"}, "name 'Bad_Name' is not a valid GKE name"),
+    ({"name": "no-shape"}, "one of tpu, gpu or machine_type is required"),
+    ({"name": "flex-spot", "machine_type": "e2-standard-4", "flex_start": True, "spot": True,
+      "autoscaling": {"min_nodes": 0, "max_nodes": 2}}, "flex_start and spot exclude each other"),
+    ({"name": "tpu7x", "tpu": {"accelerator": "7x", "topology": "2x2x2"}},
+     "placement_policy_name is required for a multi-host 7x slice"),
+    ({"name": "bad-share", "machine_type": "n1-standard-4",
+      "gpu": {"type": "nvidia-tesla-t4", "sharing": {"strategy": "TIME_SHARING", "max_shared_clients": 99}}},
+     "gpu.sharing.max_shared_clients"),
+    ({"name": "bad-mig", "gpu": {"type": "nvidia-l4", "partition_size": "1g.5gb"}}, "gpu.partition_size"),
+]
+
+
+def test_invalid_inputs_are_refused_before_any_request(tmp_path, emulator):
+    results = cases_run(tmp_path, emulator, [case for case, _message in INVALID])
+    for (case, message), result in zip(INVALID, results):
+        assert result.get("failed"), (case, result)
+        assert message in result["msg"], (case, result["msg"])
+    assert emulator.requests() == []
+
+
+def test_faults_are_survived_or_reported(tmp_path, emulator):
+    assert converge(tmp_path, emulator).rc == 0
+    pool = {"name": "cpu-extra", "machine_type": "e2-standard-8", "autoscaling": {"min_nodes": 0, "max_nodes": 2}}
+    emulator.inject("http_429", method="GET", path_regex="nodePools/cpu-extra$", times=2)
+    emulator.inject("http_503", method="POST", path_regex="nodePools$", times=1)
+    emulator.inject("incompatible_operation", method="POST", path_regex="nodePools$", times=2)
+    survived = cases_run(tmp_path, emulator, [pool])[0]
+    assert not survived.get("failed"), survived
+    assert survived["changed"] is True
+    errors = " | ".join(r["error"] for r in survived["retries"])
+    assert "HTTP 429" in errors and "HTTP 503" in errors and "incompatible operation" in errors
+
+    emulator.inject("operation_failed", method="POST", path_regex="nodePools$", message="Internal error while "
+                    "creating the pool")
+    failed_op = cases_run(tmp_path, emulator, [dict(pool, name="cpu-broken")])[0]
+    assert failed_op.get("failed")
+    assert "Failed to create node pool cpu-broken" in failed_op["msg"]
+    assert "Internal error while creating the pool" in failed_op["msg"]
+    # The failed operation left nothing half-made: the next run creates the pool.
+    repaired = cases_run(tmp_path, emulator, [dict(pool, name="cpu-broken")])[0]
+    assert not repaired.get("failed") and repaired["changed"], repaired
+
+    emulator.inject("slow_operation", method="POST", path_regex="nodePools$", seconds=30)
+    slow = cases_run(tmp_path, emulator, [dict(pool, name="cpu-slow", wait_timeout=2)])[0]
+    assert slow.get("failed")
+    assert "Timeout trying to create node pool cpu-slow" in slow["msg"]
+
+
+def test_quota_errors_are_reported_clearly(tmp_path, emulator):
+    assert converge(tmp_path, emulator).rc == 0
+    emulator.set_quota("us-central1", "NVIDIA_L4_GPUS", 1)
+    quota = cases_run(tmp_path, emulator, [
+        {"name": "gpu-many", "gpu": {"type": "nvidia-l4"}, "machine_type": "g2-standard-8",
+         "autoscaling": {"min_nodes": 0, "max_nodes": 8}}])[0]
+    assert quota.get("failed")
+    assert "HTTP 403 PERMISSION_DENIED: Insufficient regional quota" in quota["msg"]
+    assert "NVIDIA_L4_GPUS" in quota["msg"]
+
+
+def test_check_mode_on_a_change_reports_without_calling(tmp_path, emulator):
+    assert converge(tmp_path, emulator).rc == 0
+    emulator.clear_requests()
+    result = cases_run(tmp_path, emulator, [
+        {"name": "tpu-v6e-4", "tpu": {"accelerator": "v6e", "topology": "2x2"}, "spot": True,
+         "workload_metadata_mode": "GKE_METADATA", "autoscaling": {"min_nodes": 0, "max_nodes": 5}}],
+        check_mode=True)[0]
+    assert result["changed"] is True
+    assert result["changes"] == ["autoscaling"]
+    assert result["diff"]["before"]["autoscaling"]["max_node_count"] == 2
+    assert result["diff"]["after"]["autoscaling"]["max_node_count"] == 5
+    assert mutations(emulator) == []
