@@ -27,7 +27,7 @@ description:
   - Files are transferred concurrently and streamed; staging into GCS needs no local disk for the model.
   - Downloads use plain HTTP on the Hub's resolve URLs, never Xet, so E(HF_HUB_DISABLE_XET) is always honoured.
 author:
-  - accelci.runners maintainers
+  - accelci.runners maintainers (@accelci)
 attributes:
   check_mode:
     support: full
