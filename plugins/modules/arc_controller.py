@@ -154,7 +154,7 @@ attributes:
     support: full
     description: Values before and after; the helm-diff output when the plugin is present.
 author:
-  - accelci.runners contributors
+  - accelci.runners maintainers (@accelci)
 """
 
 EXAMPLES = r"""

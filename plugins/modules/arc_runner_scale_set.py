@@ -161,8 +161,8 @@ options:
     version_added: 0.1.0
   resources:
     description:
-      - Requests and limits of the runner container, C({requests: {...}, limits: {...}}). The accelerator resource
-        comes from the node pool and is added to both.
+      - Requests and limits of the runner container, with keys C(requests) and C(limits). The accelerator
+        resource comes from the node pool and is added to both.
     type: dict
     version_added: 0.1.0
   env:
@@ -173,8 +173,8 @@ options:
     version_added: 0.1.0
   pod_template:
     description:
-      - Extra pod template merged last (C({metadata, spec})); containers and volumes merge by name, so
-        C(spec.containers[{name: runner, ...}]) changes the runner container.
+      - Extra pod template merged last, with keys C(metadata) and C(spec). Containers and volumes merge by name,
+        so a C(spec.containers) entry named C(runner) changes the runner container.
     type: dict
     version_added: 0.1.0
   service_account:
@@ -271,7 +271,7 @@ attributes:
     support: full
     description: Values before and after (secrets masked); the helm-diff output when the plugin is present.
 author:
-  - accelci.runners contributors
+  - accelci.runners maintainers (@accelci)
 """
 
 EXAMPLES = r"""
