@@ -20,6 +20,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.gke_node_pool_mana
     proto_to_dict,
 )
 from ansible_collections.accelci.runners.plugins.module_utils.gke_node_pool_spec import desired_node_pool
+from ansible_collections.accelci.runners.plugins.module_utils.retries import error_message
 
 try:
     from google.api_core import exceptions as gexc
@@ -114,19 +115,22 @@ class ClusterManager:
         return result
 
     def _set_labels(self, labels, fingerprint):
-        """setResourceLabels with the fingerprint read; on a stale fingerprint, re-read and retry once."""
+        """setResourceLabels with the fingerprint read; on a stale fingerprint, re-read and retry once.
+
+        GKE answers a stale fingerprint with HTTP 400 FAILED_PRECONDITION "... fingerprint mismatch ...".
+        """
         action = "set labels on cluster %s" % self.params["name"]
         request = container_v1.SetLabelsRequest(name=self.path, resource_labels=labels, label_fingerprint=fingerprint)
         try:
             operation = self.module.retry_policy.call(self.module.client.set_labels, request=request)
-        except (gexc.Aborted, gexc.Conflict):
+        except gexc.GoogleAPIError as exc:
+            if "fingerprint" not in error_message(exc).lower():
+                self.module.fail_api(action, exc)
             fresh = self.read() or {}
             request = container_v1.SetLabelsRequest(name=self.path, resource_labels=labels,
                                                     label_fingerprint=fresh.get("label_fingerprint", ""))
             self.ops.run(action, self.module.client.set_labels, request)
             return
-        except gexc.GoogleAPIError as exc:
-            self.module.fail_api(action, exc)
         self.ops.operations.append({"action": action, "operation": operation.name})
         self.ops.run_wait(action, operation)
 
