@@ -65,6 +65,7 @@ if unwanted:
 
 RUNNING_RE = re.compile(r"^Running sanity test [\"']([^\"']+)[\"']")
 ISSUE_RE = re.compile(r"^ERROR: ([^\s:][^:]*):(\d+):(\d+): (.*)$")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 FOUND_RE = re.compile(r"^ERROR: Found (\d+) (\S+) issue")
 # FATAL lines that end a run normally: the list of failed tests, and the delegated ansible-test's exit status.
 # Any other FATAL means ansible-test aborted inside the current test.
@@ -94,7 +95,17 @@ def collection_files():
 
 
 def copy_collection(destination):
-    """Copy the collection's files into a fresh destination; returns how many files were copied."""
+    """Copy the collection's files into a fresh destination; returns how many files were copied.
+
+    ansible-test's own virtual environment (tests/output/.tmp/delegation) survives the refresh: it is reused when it
+    is back at the same path, which saves creating it on every run.
+    """
+    delegation = os.path.join(destination, "tests", "output", ".tmp", "delegation")
+    kept = os.path.join(os.path.dirname(SANITY_ROOT), "sanity-delegation")
+    if os.path.exists(kept):
+        shutil.rmtree(kept)
+    if os.path.isdir(delegation):
+        os.rename(delegation, kept)
     if os.path.exists(destination):
         shutil.rmtree(destination)
     copied = 0
@@ -111,6 +122,9 @@ def copy_collection(destination):
         else:
             continue
         copied += 1
+    if os.path.isdir(kept):
+        os.makedirs(os.path.dirname(delegation), exist_ok=True)
+        os.rename(kept, delegation)
     return copied
 
 
@@ -188,7 +202,7 @@ def run_ansible_test(workdir, argv, results):
     env = dict(os.environ)
     env.pop("ANSIBLE_CONFIG", None)  # the repository's ansible.cfg points at build/collections; not wanted here
     env["PYTHONUNBUFFERED"] = "1"
-    current, started, crashed_in = None, None, None
+    current, started, crashed_in, tail = None, None, None, []
     process = subprocess.Popen(
         argv, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
     )
@@ -203,7 +217,13 @@ def run_ansible_test(workdir, argv, results):
                 results.durations[current] = now - started
             current, started = match.group(1), now
             continue
-        if current is None or crashed_in is not None:
+        if crashed_in is not None:
+            # Keep the end of the traceback: its last lines name the exception and often the file.
+            if text.strip() and not END_OF_RUN_RE.match(text):
+                tail.append(ANSI_RE.sub("", text).strip()[:300])
+                del tail[:-5]
+            continue
+        if current is None:
             continue
         match = ISSUE_RE.match(text)
         if match and not FOUND_RE.match(text):
@@ -223,6 +243,8 @@ def run_ansible_test(workdir, argv, results):
     code = process.wait()
     if current is not None:
         results.durations[current] = time.monotonic() - started
+    if crashed_in is not None:
+        results.details[crashed_in] = results.details.get(crashed_in, []) + tail
     return code, crashed_in
 
 
