@@ -211,11 +211,12 @@ def desired_node_pool(params, kind, shape, machine_type):
             "gpu_driver_installation_config": {"gpu_driver_version": gpu["driver_version"]},
         }
         if gpu.get("partition_size"):
-            accelerator["gpu_partition_size"] = gpu["partition_size"]
+            accelerator["gpu_partition_size"] = validate_gpu_partition_size(shape["type"], gpu["partition_size"])
         if gpu.get("sharing"):
+            sharing = validate_gpu_sharing(gpu["sharing"]["strategy"], gpu["sharing"]["max_shared_clients"])
             accelerator["gpu_sharing_config"] = {
-                "gpu_sharing_strategy": gpu["sharing"]["strategy"],
-                "max_shared_clients_per_gpu": gpu["sharing"]["max_shared_clients"],
+                "gpu_sharing_strategy": sharing["strategy"],
+                "max_shared_clients_per_gpu": sharing["max_shared_clients_per_gpu"],
             }
         config["accelerators"] = [accelerator]
 
@@ -287,8 +288,7 @@ def _leaf_paths(tree, prefix=""):
     for key, value in tree.items():
         path = prefix + key
         if isinstance(value, dict) and value and path not in _WHOLE_VALUE_PATHS:
-            for sub in _leaf_paths(value, path + "."):
-                yield sub
+            yield from _leaf_paths(value, path + ".")
         else:
             yield path
 

@@ -12,7 +12,7 @@ module: gke_cluster
 short_description: Create, update and delete a GKE Standard cluster for accelerator runners
 version_added: 0.1.0
 description:
-  - Manages a GKE Standard cluster: workload identity, the GCS FUSE and Filestore CSI driver addons, release
+  - Manages a GKE Standard cluster with workload identity, the GCS FUSE and Filestore CSI driver addons, release
     channel, resource labels, network, and a system node pool for the controllers.
   - Only the options given are managed. A task that passes just O(addons) turns addons on without touching labels,
     release channel or the system pool.
@@ -22,7 +22,7 @@ description:
   - When the cluster does not exist it is created, with a system pool from O(system_pool) (defaults to
     e2-standard-4 nodes autoscaling 1-3) and VPC-native networking.
 author:
-  - accelci.runners maintainers
+  - accelci.runners maintainers (@accelci)
 extends_documentation_fragment:
   - accelci.runners.gcp
   - accelci.runners.gcp.WAIT

@@ -25,7 +25,7 @@ description:
   - Invalid input (unknown accelerator, a topology the generation does not have, a machine type that does not carry
     the GPU, min above max, multi-host counts that are not whole slices, bad names) fails before any API call.
 author:
-  - accelci.runners maintainers
+  - accelci.runners maintainers (@accelci)
 extends_documentation_fragment:
   - accelci.runners.gcp
   - accelci.runners.gcp.WAIT
@@ -299,7 +299,7 @@ node_pool:
   type: dict
   contains:
     name: {description: Pool name., type: str, returned: always}
-    status: {description: GKE status (RUNNING, PROVISIONING, ...)., type: str, returned: when the pool exists}
+    status: {description: 'GKE status, for example RUNNING or PROVISIONING.', type: str, returned: when the pool exists}
     machine_type: {description: Machine type., type: str, returned: always}
     spot: {description: Whether nodes are Spot VMs., type: bool, returned: always}
     autoscaling: {description: Autoscaling settings., type: dict, returned: always}
