@@ -109,6 +109,12 @@ def test_values_are_accepted_by_the_charts_and_match_seed_000(tpu_render):
         env = dict((e["name"], e.get("value")) for e in runner["env"])
         assert env["SGLANG_JAX_IS_IN_CI"] == "true" and env["JAX_PLATFORMS"] == "tpu"
         assert env["ACTIONS_RUNNER_HOOK_JOB_STARTED"] == "/etc/accelci/hooks/job-started.sh"
+        # The storage role's published GCS cache: read-only at /models, with the GCS FUSE annotation and the KSA.
+        assert {"name": "models", "mountPath": "/models", "readOnly": True} in runner["volumeMounts"]
+        assert spec["template"]["metadata"]["annotations"]["gke-gcsfuse/volumes"] == "true"
+        assert pod["serviceAccountName"] == "arc-runner"
+        models = next(v for v in pod["volumes"] if v["name"] == "models")
+        assert models["csi"]["driver"] == "gcsfuse.csi.storage.gke.io" and models["csi"]["readOnly"] is True
         pod_template = {"apiVersion": "v1", "kind": "PodTemplate",
                         "metadata": {"name": name, "namespace": "arc-runners"}, "template": spec["template"]}
         plain = [d for d in docs if d["kind"] != "AutoscalingRunnerSet"] + [pod_template]
