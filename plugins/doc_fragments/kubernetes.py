@@ -44,7 +44,7 @@ options:
   kubernetes_version:
     description:
       - The Kubernetes minor version the objects target, such as V(1.33).
-      - Objects are validated against that version's built-in schemas (C(kubernetes-validate), strict: unknown
+      - Objects are validated against that version's built-in schemas (C(kubernetes-validate), strict, so unknown
         fields are errors) before anything is applied or rendered. Custom resources have no built-in schema and
         are reported as skipped.
       - When unset, the newest schema version C(kubernetes-validate) ships is used.

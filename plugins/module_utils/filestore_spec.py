@@ -160,8 +160,8 @@ def instance_changes(desired, current):
     if _network_name(desired["network"]) != _network_name(current["network"]):
         fixed.append("network is %s, asked for %s" % (current["network"], desired["network"]))
     if desired["reserved_ip_range"] and desired["reserved_ip_range"] != current["reserved_ip_range"]:
-        fixed.append("reserved_ip_range is %s, asked for %s" % (current["reserved_ip_range"],
-                                                                 desired["reserved_ip_range"]))
+        fixed.append("reserved_ip_range is %s, asked for %s"
+                     % (current["reserved_ip_range"], desired["reserved_ip_range"]))
     if desired["capacity_gb"] != current["capacity_gb"]:
         if desired["capacity_gb"] < current["capacity_gb"] and not TIERS[current["tier"]]["shrink"]:
             fixed.append("capacity_gb is %s; a %s share cannot shrink (asked for %s)"

@@ -106,8 +106,8 @@ def bucket_spec_errors(params):
     location = params.get("location")
     if location and location.upper() not in LOCATIONS:
         errors.append("location %r is not a Cloud Storage location: use a region (US-CENTRAL1, EUROPE-WEST4, ...), "
-                      "a dual-region (%s) or a multi-region (%s)" % (location, ", ".join(DUAL_REGIONS),
-                                                                      ", ".join(MULTI_REGIONS)))
+                      "a dual-region (%s) or a multi-region (%s)"
+                      % (location, ", ".join(DUAL_REGIONS), ", ".join(MULTI_REGIONS)))
     storage_class = params.get("storage_class")
     if storage_class and storage_class.upper() not in STORAGE_CLASSES:
         errors.append("storage_class %r must be one of %s" % (storage_class, ", ".join(STORAGE_CLASSES)))
@@ -173,8 +173,8 @@ def lifecycle_rule_errors(rule):
 
 def lifecycle_from_params(params):
     """The bucket's whole lifecycle rule list, or None when no lifecycle option is given (left as it is)."""
-    given = [params.get(k) is not None for k in ("noncurrent_version_retention_days", "abort_incomplete_uploads_days",
-                                                  "lifecycle_rules")]
+    lifecycle_options = ("noncurrent_version_retention_days", "abort_incomplete_uploads_days", "lifecycle_rules")
+    given = [params.get(k) is not None for k in lifecycle_options]
     if not any(given):
         return None
     rules = []

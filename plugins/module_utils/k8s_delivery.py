@@ -496,8 +496,8 @@ class K8sDelivery(object):
             # a GitOps tool would be applied as an empty Secret. The note says what to create instead.
             keys = sorted(set((manifest.get("data") or {}).keys()) | set((manifest.get("stringData") or {}).keys()))
             note = ("%s is a secret and is not rendered; create it out of band (kubectl create secret, SOPS, "
-                    "Sealed Secrets or External Secrets) with the keys: %s" % (object_ref(manifest),
-                                                                                ", ".join(keys) or "(none)"))
+                    "Sealed Secrets or External Secrets) with the keys: %s"
+                    % (object_ref(manifest), ", ".join(keys) or "(none)"))
             return dict(changed=False, path=None, rendered=False, note=note, secret_keys=keys,
                         diff=dict(before=None, after=None))
         content = dump_yaml(manifest)

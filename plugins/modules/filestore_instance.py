@@ -99,7 +99,7 @@ attributes:
     support: full
     description: The managed settings before and after.
 author:
-  - accelci.runners contributors
+  - accelci.runners maintainers (@accelci)
 """
 
 EXAMPLES = r"""

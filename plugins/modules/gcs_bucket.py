@@ -90,7 +90,7 @@ options:
     version_added: 0.1.0
   lifecycle_rules:
     description:
-      - Further lifecycle rules in the API's form, C({action: {type: Delete}, condition: {age: 30}}).
+      - "Further lifecycle rules in the API's form, C({action: {type: Delete}, condition: {age: 30}})."
       - When any of O(noncurrent_version_retention_days), O(abort_incomplete_uploads_days) or O(lifecycle_rules)
         is given, the bucket's lifecycle is exactly those rules; when none is, the lifecycle is left as it is.
     type: list
@@ -150,6 +150,12 @@ options:
     type: bool
     default: false
     version_added: 0.1.0
+  wait_timeout:
+    description:
+      - How long to keep retrying API calls that fail with HTTP 429 or 5xx, in seconds.
+    type: int
+    default: 300
+    version_added: 0.1.0
   emulator:
     description:
       - The endpoint is a local fake-gcs-server (O(api_endpoint) must be a plain C(http://) URL).
@@ -171,7 +177,7 @@ notes:
   - The identity running the module needs C(storage.buckets.create/get/update/delete/getIamPolicy/setIamPolicy)
     on the project (for example C(roles/storage.admin)).
 author:
-  - accelci.runners contributors
+  - accelci.runners maintainers (@accelci)
 """
 
 EXAMPLES = r"""
@@ -231,11 +237,12 @@ bucket:
       description: Labels.
       type: dict
     iam_bindings:
-      description: Unconditional IAM bindings as C({role: [members]}); conditional ones under C(_conditional).
+      description: "Unconditional IAM bindings as C({role: [members]}); conditional ones under C(_conditional)."
       type: dict
       sample:
         roles/storage.objectViewer:
-          - principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/my-project.svc.id.goog/subject/ns/arc-runners/sa/arc-runner
+          - "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/\
+            my-project.svc.id.goog/subject/ns/arc-runners/sa/arc-runner"
 changes:
   description: The settings that changed (or would change).
   returned: always
@@ -248,7 +255,7 @@ not_applied:
   type: list
   elements: str
 iam_bindings_not_applied:
-  description: The bindings that would be set on Cloud Storage, C({role: [members]}), not applied because O(emulator=true).
+  description: "The bindings that would be set on Cloud Storage, C({role: [members]}), not applied because O(emulator=true)."
   returned: when emulator is true
   type: dict
 """
@@ -283,6 +290,7 @@ def main():
         writer_role=dict(type="str", default=WRITER_ROLE),
         iam_exclusive=dict(type="bool", default=False),
         delete_objects=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=300),
         emulator=dict(type="bool", default=False),
     )
     module = GcpModule("storage", argument_spec, supports_check_mode=True)

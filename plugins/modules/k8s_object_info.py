@@ -50,7 +50,7 @@ attributes:
     support: none
     description: Nothing changes.
 author:
-  - accelci.runners contributors
+  - accelci.runners maintainers (@accelci)
 """
 
 EXAMPLES = r"""

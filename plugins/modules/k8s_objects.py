@@ -49,7 +49,7 @@ attributes:
     support: full
     description: One before/after pair per object, secret values masked.
 author:
-  - accelci.runners contributors
+  - accelci.runners maintainers (@accelci)
 """
 
 EXAMPLES = r"""
