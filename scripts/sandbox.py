@@ -32,7 +32,7 @@ def banner(text):
 def converge(env, label):
     banner("%s: ansible-playbook -i inventories/sandbox site.yml" % label)
     proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "inventories/sandbox", "site.yml"], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     sys.stdout.write(proc.stdout)
     if proc.returncode != 0:
         sys.exit("sandbox: %s failed (rc=%d)" % (label, proc.returncode))
@@ -92,8 +92,8 @@ def run_sandbox(mirror):
         client = gcs.client()
         for bucket in client.list_buckets():
             blobs = list(client.list_blobs(bucket.name))
-            print("\nBucket gs://%s: %d objects, %d bytes" % (bucket.name, len(blobs),
-                                                             sum(b.size or 0 for b in blobs)))
+            total = sum(b.size or 0 for b in blobs)
+            print("\nBucket gs://%s: %d objects, %d bytes" % (bucket.name, len(blobs), total))
         if os.path.isdir(RENDER_DIR):
             print("\nRendered Kubernetes objects and Helm values (%s):" % os.path.relpath(RENDER_DIR, ROOT))
             for base, _dirs, files in sorted(os.walk(RENDER_DIR)):

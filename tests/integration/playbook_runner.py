@@ -54,5 +54,6 @@ def run_playbook(playbook, inventory, env=None, extra_args=(), extra_vars=None, 
     argv = [ANSIBLE_PLAYBOOK, "-i", str(inventory), os.path.join(ROOT, playbook)] + list(extra_args)
     if extra_vars:
         argv += ["-e", json.dumps(extra_vars)]
-    proc = subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
     return PlaybookRun(proc)

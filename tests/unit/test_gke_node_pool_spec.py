@@ -145,7 +145,7 @@ def test_labels_and_taints_go_in_one_update_autoscaling_separately():
     current = live(body, **{"config.labels": {"a": "0"}, "config.taints": [], "autoscaling.max_node_count": 5})
     diff = node_pool_diff(body, current)
     assert diff.recreate == []
-    assert [name for name, _ in diff.updates] == ["node settings"]
+    assert [update[0] for update in diff.updates] == ["node settings"]
     assert update_request_fields(diff.updates[0][1]) == {
         "labels": {"labels": {"a": "1"}},
         "taints": {"taints": [{"key": "k", "value": "v", "effect": "NO_SCHEDULE"}]},
