@@ -32,7 +32,7 @@ def proto_to_dict(message):
     if message is None:
         return None
     return type(message).to_dict(message, preserving_proto_field_name=True, use_integers_for_enums=False,
-                                 including_default_value_fields=False)
+                                 always_print_fields_with_no_presence=False)
 
 
 def canonical_node_pool(desired):
