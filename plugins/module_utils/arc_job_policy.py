@@ -136,7 +136,10 @@ if [ "$DENY_FORK_PULL_REQUESTS" = "true" ] && contains "$event" "${PULL_REQUEST_
     node_bin="$(ls -d /home/runner/externals/node*/bin/node 2>/dev/null | sort -V | tail -n 1)"
     [ -n "$node_bin" ] || node_bin="$(command -v node || true)"
     [ -n "$node_bin" ] || refuse "neither jq nor node is available to read the event payload"
-    head_repo="$("$node_bin" -e 'const e=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.stdout.write(((e.pull_request||{}).head||{}).repo?e.pull_request.head.repo.full_name||"":"")' "$payload" 2>/dev/null)"
+    read_head='const e = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const head = (e.pull_request || {}).head || {};
+process.stdout.write(head.repo ? head.repo.full_name || "" : "");'
+    head_repo="$("$node_bin" -e "$read_head" "$payload" 2>/dev/null)"
   fi
   # A deleted fork has no head repository: treat it as a fork.
   if [ -z "$head_repo" ] || [ "$head_repo" != "$repository" ]; then

@@ -199,8 +199,9 @@ def run_scale_set(module):
             av.validate_namespace("namespace", namespace)
         except av.ArcInputError as exc:
             _fail_input(module, exc)
-        owned_secret = None if params.get("existing_secret") else (params.get("github_secret_name")
-                                                                    or "%s-github-config" % name)
+        owned_secret = None
+        if not params.get("existing_secret"):
+            owned_secret = params.get("github_secret_name") or "%s-github-config" % name
         summary = dict(name=name, namespace=namespace, release=name, secret_name=owned_secret)
         return _remove_scale_set(module, params, delivery, summary, owned_secret)
     try:

@@ -247,11 +247,9 @@ def accelerator_profile(pool):
     if len(kinds) > 1:
         raise ArcInputError("node_pools[%s]" % name, "describes more than one accelerator (%s); give one"
                             % ", ".join(kinds))
+    off_gke = bool(pool.get("amd_gpu") or pool.get("nvidia_gpu") or pool.get("gke") is False)
     profile = dict(pool=name, kind="cpu", resource_name=None, count=0, node_selector={}, tolerations=[],
-                   supplemental_groups=[], spot=bool(pool.get("spot")), gke=not (pool.get("amd_gpu")
-                                                                                or pool.get("nvidia_gpu")
-                                                                                or pool.get("gke") is False),
-                   details={})
+                   supplemental_groups=[], spot=bool(pool.get("spot")), gke=not off_gke, details={})
     if profile["gke"]:
         profile["node_selector"]["cloud.google.com/gke-nodepool"] = name
     if pool.get("tpu"):
@@ -686,8 +684,8 @@ def scale_set_values(spec):
     if gpu_passthrough:
         volumes.append({"name": "accelci-gpu", "emptyDir": {}})
     if hook_files:
-        volumes.append({"name": HOOKS_VOLUME, "configMap": {"name": hooks_configmap_name(name),
-                                                             "defaultMode": 0o555}})
+        volumes.append({"name": HOOKS_VOLUME,
+                        "configMap": {"name": hooks_configmap_name(name), "defaultMode": 0o555}})
     if cache and not kube_modes:
         volumes += copy.deepcopy(cache["volumes"])
         annotations.update(cache["annotations"])

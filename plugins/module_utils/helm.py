@@ -235,9 +235,9 @@ class Helm(object):
         else:
             rc, out, err = _default_executor(argv, self.env)
         if check and rc != 0:
+            detail = mask_text((err or out or "").strip(), self.secrets)
             raise HelmError(
-                "helm %s failed (rc=%s): %s" % (args[0] if args else "", rc, mask_text((err or out or "").strip(),
-                                                                                      self.secrets)),
+                "helm %s failed (rc=%s): %s" % (args[0] if args else "", rc, detail),
                 rc=rc,
                 stdout=mask_text(out, self.secrets),
                 stderr=mask_text(err, self.secrets),
