@@ -355,3 +355,41 @@ def test_read_rendered_and_live(kube, tmp_path):
     live = apply_delivery(kube, tmp_path).read("v1", "Secret", "github-app", "arc-runners")
     assert live["data"] == {"github_app_private_key": kd.SECRET_MASK} and "managedFields" not in live["metadata"]
     assert kube.calls("PATCH") == []
+
+
+# -- the k8s_objects module's flow ----------------------------------------------------------------------------------
+
+
+class ExitModule(FakeModule):
+    def __init__(self, params, **kwargs):
+        base = dict(objects=[], state="present", render_subdir="")
+        base.update(params)
+        super().__init__(base, **kwargs)
+
+
+def test_k8s_objects_validates_every_object_before_writing(tmp_path):
+    bad_pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "models", "namespace": "a"},
+               "spec": {"accessModes": "ReadOnlyMany"}}
+    module = ExitModule({"delivery": "render", "render_dir": str(tmp_path / "out"), "kubernetes_version": "1.33",
+                         "objects": [SERVICE_ACCOUNT, bad_pvc]})
+    with pytest.raises(ModuleFailed) as failure:
+        kd.run_k8s_objects(module)
+    assert "PersistentVolumeClaim a/models: spec.accessModes" in str(failure.value)
+    assert "Kubernetes 1.33" in str(failure.value)
+    assert not (tmp_path / "out").exists()  # the valid ServiceAccount was not written either
+
+
+def test_k8s_objects_results_and_diff(tmp_path):
+    runner_set = {"apiVersion": "actions.github.com/v1alpha1", "kind": "AutoscalingRunnerSet",
+                  "metadata": {"name": "x", "namespace": "arc-runners"}}
+    module = ExitModule({"delivery": "render", "render_dir": str(tmp_path / "out"), "kubernetes_version": "1.33",
+                         "render_subdir": "storage", "objects": [SERVICE_ACCOUNT, SECRET, runner_set]})
+    result = kd.run_k8s_objects(module)
+    assert result["changed"] is True
+    assert [o["ref"] for o in result["objects"]] == ["ServiceAccount arc-runners/arc-runner",
+                                                     "Secret arc-runners/github-app", "AutoscalingRunnerSet arc-runners/x"]
+    assert [o["changed"] for o in result["objects"]] == [True, False, True]
+    assert len(result["skipped_validation"]) == 1 and "AutoscalingRunnerSet" in result["skipped_validation"][0]
+    assert [d["before_header"] for d in result["diff"]] == [o["ref"] for o in result["objects"]]
+    assert "secret-key-value" not in json.dumps(result)
+    assert kd.run_k8s_objects(module)["changed"] is False
