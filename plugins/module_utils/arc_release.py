@@ -276,7 +276,7 @@ def run_scale_set(module):
     else:
         helm = _helm(module, params, secrets)
         try:
-            _check_controller_version(module, helm, params)
+            _check_controller(module, helm, params, spec["controller_service_account"])
             current = helm.get_release(name, namespace)
             current_values = helm.get_values(name, namespace) if current else {}
         except HelmError as exc:
@@ -320,8 +320,9 @@ def run_scale_set(module):
     return result
 
 
-def _check_controller_version(module, helm, params):
-    """Scale sets must run the controller's chart version (the controller deletes mismatched ones)."""
+def _check_controller(module, helm, params, service_account):
+    """Scale sets must run the controller's chart version (the controller deletes mismatched ones) and bind the
+    controller's real service account (else nothing reconciles the scale set and jobs wait forever)."""
     controller = helm.get_release(params["controller_release"], params["controller_namespace"])
     if not controller:
         module.warn("No ARC controller release %s in namespace %s: install it first (arc_controller), or the scale "
@@ -335,6 +336,15 @@ def _check_controller_version(module, helm, params):
                              "version=%s) or set version=%s here." % (params["controller_namespace"],
                                                                       params["controller_release"], installed,
                                                                       params["version"], params["version"], installed))
+    # --all: the chart's defaults merged in, so a release installed without serviceAccount.name still tells us.
+    effective = helm.get_values(params["controller_release"], params["controller_namespace"], all_values=True)
+    account = (effective.get("serviceAccount") or {})
+    actual = account.get("name") or av.controller_service_account(params["controller_release"])
+    if actual != service_account:
+        module.fail_json(msg="The ARC controller %s/%s runs as service account %s but this scale set would grant %s: "
+                             "set controller_service_account=%s" % (params["controller_namespace"],
+                                                                    params["controller_release"], actual,
+                                                                    service_account, actual))
 
 
 def _remove_scale_set(module, params, delivery, summary, owned_secret):

@@ -114,16 +114,23 @@ def desired_values(params):
     return av.scale_set_values(spec)["values"]
 
 
-def routes_for(release_list, values=None, controller="list-controller-deployed.json", upgrade=(0, "upgraded", "")):
+def routes_for(release_list, values=None, controller="list-controller-deployed.json", upgrade=(0, "upgraded", ""),
+               controller_values="get-values-all-controller.json"):
     def list_answer(words):
         if "^arc$" in words:
             return (0, recorded(controller), "")
         return (0, recorded(release_list), "")
 
+    def values_answer(words):
+        if words[2] == "arc":
+            assert "--all" in words  # effective values, chart defaults included
+            return (0, recorded(controller_values), "")
+        return (0, json.dumps(values) if values is not None else "null", "")
+
     return [
         (["version"], (0, recorded("version-v4.1.4.txt"), "")),
         (["list"], list_answer),
-        (["get", "values"], (0, json.dumps(values) if values is not None else "null", "")),
+        (["get", "values"], values_answer),
         (["plugin", "list"], (0, "NAME\tVERSION\tDESCRIPTION\n", "")),
         (["upgrade"], upgrade),
         (["uninstall"], (0, "release uninstalled", "")),
@@ -223,6 +230,19 @@ def test_scale_set_refused_when_the_controller_runs_another_version():
     with pytest.raises(Failed) as err:
         arc_release.run_scale_set(module)
     assert "runs chart 0.13.1 but this scale set asks for 0.14.2" in err.value.args[0]["msg"]
+
+
+def test_scale_set_refused_when_the_controller_runs_as_another_service_account():
+    params = scale_set_params()
+    module = FakeModule(params, routes_for("list-empty.json", controller_values="get-values-all-controller-custom-sa.json"))
+    with pytest.raises(Failed) as err:
+        arc_release.run_scale_set(module)
+    assert err.value.args[0]["msg"] == (
+        "The ARC controller arc-systems/arc runs as service account platform-arc but this scale set would grant "
+        "arc-gha-rs-controller: set controller_service_account=platform-arc")
+    params = scale_set_params(controller_service_account="platform-arc")
+    module = FakeModule(params, routes_for("list-empty.json", controller_values="get-values-all-controller-custom-sa.json"))
+    assert arc_release.run_scale_set(module)["scale_set"]["action"] == "install"
 
 
 def test_app_credentials_go_to_a_secret_never_to_helm():
