@@ -37,6 +37,8 @@ import traceback
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.accelci.runners.plugins.module_utils.retries import RETRYABLE_HTTP_CODES, RetryPolicy
+
 try:
     import yaml
 
@@ -114,6 +116,11 @@ def kubernetes_argument_spec():
 
 # Pass to AnsibleModule(required_if=...) alongside kubernetes_argument_spec().
 KUBERNETES_REQUIRED_IF = [("delivery", "render", ["render_dir"])]
+
+
+def _k8s_retryable(exc):
+    """Throttling (429) and server errors (5xx) from the API server are worth another try."""
+    return getattr(exc, "status", None) in RETRYABLE_HTTP_CODES
 
 
 class K8sDeliveryError(Exception):
@@ -417,6 +424,8 @@ class K8sDelivery(object):
         self.delivery = self.params.get("delivery") or "apply"
         self.check_mode = bool(getattr(module, "check_mode", False))
         self._dynamic = None
+        base = float(os.environ.get("ACCELCI_RETRY_BASE_SECONDS", "1.0"))
+        self.retry_policy = RetryPolicy(timeout=60.0, base=base, predicate=_k8s_retryable)
         if not HAS_YAML:
             self.fail(missing_required_lib("PyYAML"), exception=YAML_IMP_ERR)
         if self.delivery not in ("apply", "render"):
@@ -593,7 +602,7 @@ class K8sDelivery(object):
     def _read(self, resource, manifest, namespace):
         name = manifest["metadata"]["name"]
         try:
-            return resource.get(name=name, namespace=namespace).to_dict()
+            return self.retry_policy.call(resource.get, name=name, namespace=namespace).to_dict()
         except NotFoundError:
             return None
         except DynamicApiError as exc:
@@ -624,9 +633,10 @@ class K8sDelivery(object):
         result_object = live
         if changed and not self.check_mode:
             try:
-                applied = self.dynamic.server_side_apply(
-                    resource, body=desired, name=manifest["metadata"]["name"], namespace=namespace,
-                    field_manager=FIELD_MANAGER, force_conflicts="true" if self.params.get("force_conflicts") else "false",
+                force = "true" if self.params.get("force_conflicts") else "false"
+                applied = self.retry_policy.call(
+                    self.dynamic.server_side_apply, resource, body=desired, name=manifest["metadata"]["name"],
+                    namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=force,
                 )
                 result_object = applied.to_dict()
             except ConflictError as exc:
@@ -653,8 +663,8 @@ class K8sDelivery(object):
             live = mask_secret(live)
         if not self.check_mode:
             try:
-                self.dynamic.delete(resource, name=manifest["metadata"]["name"], namespace=namespace,
-                                    propagation_policy="Background")
+                self.retry_policy.call(self.dynamic.delete, resource, name=manifest["metadata"]["name"],
+                                       namespace=namespace, propagation_policy="Background")
             except NotFoundError:
                 pass
             except DynamicApiError as exc:

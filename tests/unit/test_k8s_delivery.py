@@ -393,3 +393,15 @@ def test_k8s_objects_results_and_diff(tmp_path):
     assert [d["before_header"] for d in result["diff"]] == [o["ref"] for o in result["objects"]]
     assert "secret-key-value" not in json.dumps(result)
     assert kd.run_k8s_objects(module)["changed"] is False
+
+
+def test_apply_retries_throttling_and_server_errors(kube, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCELCI_RETRY_BASE_SECONDS", "0.001")
+    busy = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "the server is currently unable to "
+            "handle the request", "reason": "ServiceUnavailable", "code": 503}
+    kube.route("GET " + SA_PATH, (429, dict(busy, code=429, reason="TooManyRequests")),
+               answer("serviceaccount_not_found", 404))
+    kube.route("PATCH " + SA_PATH, (503, busy), answer("serviceaccount_applied"))
+    result = apply_delivery(kube, tmp_path).ensure(SERVICE_ACCOUNT)
+    assert result["changed"] is True
+    assert kube.object_calls() == ["GET " + SA_PATH, "GET " + SA_PATH, "PATCH " + SA_PATH, "PATCH " + SA_PATH]
