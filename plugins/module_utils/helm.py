@@ -364,7 +364,10 @@ class Helm(object):
                 "--detailed-exitcode", "--no-color", "--normalize-manifests"]
         if version and not _is_local_chart(chart_ref):
             args += ["--version", str(version)]
-        rc, out, err = self.run(args, check=False)
+        try:
+            rc, out, err = self.run(args, check=False)
+        finally:
+            self.cleanup()
         if rc not in (0, HELM_DIFF_CHANGES_RC):
             raise HelmError("helm diff failed (rc=%s): %s" % (rc, mask_text(err.strip(), self.secrets)), rc=rc,
                             stdout=mask_text(out, self.secrets), stderr=mask_text(err, self.secrets),
