@@ -376,9 +376,10 @@ class GcsBucketManager(object):
             if not desired["location"]:
                 self.module.fail_json(msg="location is required to create bucket %s" % desired["name"])
             changes = ["(new bucket)"]
-            after = dict((k, v) for k, v in desired.items())
+            after = dict((k, v) for k, v in desired.items() if v is not None)
             if not self.module.check_mode:
                 bucket = self._create(desired, skip)
+                after = bucket_view(bucket)
         else:
             before = bucket_view(bucket)
             if desired["location"] and "location" not in skip and desired["location"] != before["location"]:
