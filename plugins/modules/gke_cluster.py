@@ -50,6 +50,13 @@ options:
     choices: [present, absent]
     default: present
     version_added: 0.1.0
+  allow_create:
+    description:
+      - Create the cluster when it does not exist. With V(false) a missing cluster fails the task instead, for
+        tasks that only adjust a cluster managed elsewhere (the storage role turning on an addon).
+    type: bool
+    default: true
+    version_added: 0.1.0
   release_channel:
     description: Release channel; V(none) means no channel.
     type: str
@@ -209,6 +216,7 @@ def main():
         name=dict(type="str", required=True),
         location=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        allow_create=dict(type="bool", default=True),
         release_channel=dict(type="str", choices=["rapid", "regular", "stable", "extended", "none"]),
         kubernetes_version=dict(type="str"),
         workload_identity=dict(type="bool"),
