@@ -211,8 +211,8 @@ def test_gcs_backend_end_to_end_and_backend_switch(tmp_path, gke, gcs):
         "resources": {"requests": {"storage": "1Ti"}}}
     fact = json.loads(fact_file.read_text())
     assert fact["backend"] == "filestore" and fact["pod_annotations"] == {}
-    assert fact["volumes"] == [{"name": "models", "persistentVolumeClaim": {"claimName": "accelci-models",
-                                                                          "readOnly": True}}]
+    claim = {"claimName": "accelci-models", "readOnly": True}
+    assert fact["volumes"] == [{"name": "models", "persistentVolumeClaim": claim}]
     assert fact["volume_mounts"] == [{"name": "models", "mountPath": "/models", "readOnly": True}]
 
 

@@ -25,7 +25,7 @@ def run_module(tmp_path, gcs, check_mode=False, **options):
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "build", "collections"))
     env.pop("STORAGE_EMULATOR_HOST", None)
     proc = subprocess.run([sys.executable, "-m", MODULE, str(path)], capture_output=True, text=True, env=env,
-                          cwd=str(tmp_path), timeout=120)
+                          cwd=str(tmp_path), timeout=120, check=False)
     return json.loads(proc.stdout)
 
 
