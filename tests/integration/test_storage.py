@@ -228,12 +228,16 @@ class filestore_api(RecordedHttp):
         return self
 
 
-def test_invalid_input_refused_before_any_call(tmp_path, gke, gcs):
-    inventory = write_inventory(tmp_path, estate(tmp_path / "rendered", bucket="Acme_Models"))
+@pytest.mark.parametrize("cache, named", [
+    ({"bucket": "Acme_Models"}, "got 'Acme_Models'"),
+    ({"location": "us-central1-b"}, "got 'US-CENTRAL1-B'; a zone is not a bucket location"),
+])
+def test_invalid_input_refused_before_any_call(tmp_path, gke, gcs, cache, named):
+    inventory = write_inventory(tmp_path, estate(tmp_path / "rendered", **cache))
     run = run_playbook("playbooks/storage.yml", inventory,
                        env={"ACCELCI_GKE_API_ENDPOINT": gke.url, "STORAGE_EMULATOR_HOST": gcs.endpoint})
     assert run.rc != 0, run
-    assert "accelci_model_cache.bucket" in run.stdout and "Acme_Models" in run.stdout
+    assert named in run.stdout, run
     assert gke.requests() == []
     assert list(gcs.client(PROJECT).list_buckets()) == []
 
