@@ -65,7 +65,9 @@ def storage_client(endpoint):
                           client_options={"api_endpoint": endpoint})
 
 def report(**figures):
-    figures["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    figures["peak_rss_bytes"] = usage.ru_maxrss * 1024
+    figures["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     print("RESULT " + json.dumps(figures), flush=True)
 """
 
@@ -111,8 +113,25 @@ report(seconds=finished - started, bytes=model["bytes_transferred"], bytes_skipp
 """
 
 
-def run_child(script, args, workdir):
-    """Run one path in its own process; returns its RESULT dict."""
+def process_cpu(pid):
+    """CPU seconds (user + system) a process has used so far."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
+def servers_cpu(hub, gcs):
+    """CPU seconds of olah, fake-gcs-server and this process (the Hub front and the CDN run here)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {"olah": process_cpu(hub._process.pid), "fake-gcs": process_cpu(gcs._process.pid),
+            "front+cdn": own.ru_utime + own.ru_stime}
+
+
+def run_child(script, args, workdir, servers=None):
+    """Run one path in its own process; returns its RESULT dict (with the servers' CPU during the run)."""
+    before = servers() if servers else {}
     os.makedirs(workdir, exist_ok=True)
     env = dict(os.environ, TMPDIR=workdir, HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_PROGRESS_BARS="1",
                HF_HUB_DISABLE_TELEMETRY="1", HF_HOME=os.path.join(workdir, "hf-home"))
@@ -121,9 +140,12 @@ def run_child(script, args, workdir):
     code = script % {"root": ROOT, "collections": os.path.join(ROOT, "build", "collections")}
     code = code.replace("REPO_ID", repr(REPO_ID)).replace("BUCKET", repr(BUCKET))
     proc = subprocess.run([sys.executable, "-c", code] + list(args), env=env, capture_output=True, text=True)
+    after = servers() if servers else {}
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            result = json.loads(line[len("RESULT "):])
+            result["server_cpu"] = {k: after[k] - before[k] for k in after}
+            return result
     raise SystemExit("benchmark child failed (rc %s):\n%s\n%s" % (proc.returncode, proc.stdout[-3000:],
                                                                    proc.stderr[-5000:]))
 
@@ -171,17 +193,19 @@ def main():
         print("repo %s: %d files, %.0f MiB (%d x %d MiB LFS + %d x %d KiB in git), built in %.1fs"
               % (REPO_ID, args.large_files + args.small_files + 2, mib(total), args.large_files, args.large_mib,
                  args.small_files, args.small_kib, time.monotonic() - t0), flush=True)
-        # olah directly (no recording front), fake-gcs-server in memory.
-        with OlahHub(os.path.join(workdir, "mirror"), front=False) as hub, FakeGcs() as gcs:
+        # olah for the API and git files, LFS files by redirect to a CDN (as huggingface.co does); fake-gcs-server in
+        # memory.
+        with OlahHub(os.path.join(workdir, "mirror"), cdn=True) as hub, FakeGcs() as gcs:
             gcs.create_bucket(BUCKET)
+            servers = lambda: servers_cpu(hub, gcs)  # noqa: E731
             naive = run_child(NAIVE_CHILD, [hub.endpoint, gcs.endpoint, os.path.join(workdir, "naive")],
-                              os.path.join(workdir, "naive"))
+                              os.path.join(workdir, "naive"), servers)
             print("naive done in %.1fs" % naive["seconds"], flush=True)
             staged = run_child(STAGE_CHILD, [hub.endpoint, gcs.endpoint, os.path.join(workdir, "stage"),
-                                             str(args.concurrency)], os.path.join(workdir, "stage"))
+                                             str(args.concurrency)], os.path.join(workdir, "stage"), servers)
             print("model_stage done in %.1fs" % staged["seconds"], flush=True)
             refresh = run_child(STAGE_CHILD, [hub.endpoint, gcs.endpoint, os.path.join(workdir, "refresh"),
-                                              str(args.concurrency)], os.path.join(workdir, "refresh"))
+                                              str(args.concurrency)], os.path.join(workdir, "refresh"), servers)
         assert staged["commit"] == built.head
         rows = [
             ("path", "wall s", "MiB/s", "moved MiB", "peak RSS MiB", "peak local disk MiB"),
@@ -200,6 +224,11 @@ def main():
             print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
         print()
         print("naive split: download %.1fs, upload %.1fs" % (naive["download_seconds"], naive["upload_seconds"]))
+        for name, fig in (("naive", naive), ("model_stage", staged)):
+            print("CPU seconds during %s: client %.1f, %s" % (name, fig["cpu_seconds"], ", ".join(
+                "%s %.1f" % (k, v) for k, v in sorted(fig["server_cpu"].items()))))
+        print("load average at the end: %s (%d CPUs)" % (" ".join("%.1f" % x for x in os.getloadavg()),
+                                                          os.cpu_count()))
         print("speed-up of model_stage over naive: %.2fx" % (naive["seconds"] / staged["seconds"]))
         print("unchanged refresh: %.2fs = %.1f%% of the full stage, %d bytes moved, %d Hub request(s), changed=%s"
               % (refresh["seconds"], 100.0 * refresh["seconds"] / staged["seconds"], refresh["bytes"],

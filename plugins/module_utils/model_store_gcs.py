@@ -38,7 +38,9 @@ META_SHA256 = "accelci-sha256"
 META_GIT_OID = "accelci-git-oid"
 META_COMMIT = "accelci-commit"
 SMALL_FILE = 8 * 1024 * 1024
-UPLOAD_CHUNK = 16 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
+# A multiple of 256 KiB, as resumable uploads require. Large chunks mean fewer requests per file (and
+# fake-gcs-server re-reads the whole object on every chunk); memory is concurrency x chunk at most.
+UPLOAD_CHUNK = 64 * 1024 * 1024
 
 
 def parse_gcs_url(dest):

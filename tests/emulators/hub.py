@@ -272,9 +272,12 @@ def _gated_messages(repo_id, repo_type):
 class OlahHub:
     """olah (offline, local git mirrors) in a subprocess, behind a recording, gating, fault-injecting front."""
 
-    def __init__(self, mirror_root, front=True, log_dir=None):
+    def __init__(self, mirror_root, front=True, log_dir=None, cdn=False):
         self.mirror_root = os.path.abspath(mirror_root)
-        self.use_front = front
+        self.use_front = front or cdn
+        self.cdn = cdn
+        self.cdn_port = free_port() if cdn else None
+        self._cdn_server = None
         self.olah_port = free_port()
         self.front_port = free_port() if front else None
         self.requests = []
@@ -336,6 +339,9 @@ class OlahHub:
             self._server = _Front(("127.0.0.1", self.front_port), self._handler_class())
             self._thread = threading.Thread(target=self._server.serve_forever, name="hub-front", daemon=True)
             self._thread.start()
+        if self.cdn:
+            self._cdn_server = _Front(("127.0.0.1", self.cdn_port), _cdn_handler_class(self.mirror_root))
+            threading.Thread(target=self._cdn_server.serve_forever, name="hub-cdn", daemon=True).start()
         return self
 
     def log_text(self):
@@ -349,6 +355,10 @@ class OlahHub:
     def stop(self):
         """Stop the front and olah and remove olah's working dir."""
         self._released.set()
+        if self._cdn_server is not None:
+            self._cdn_server.shutdown()
+            self._cdn_server.server_close()
+            self._cdn_server = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -438,6 +448,8 @@ class OlahHub:
                 with hub._lock:
                     hub.requests.append((method, self.path))
                 gate = hub._gate_for(self.path.split("?")[0])
+                if gate is None and hub.cdn and self._redirect_lfs(method):
+                    return
                 if gate is not None:
                     repo_id, info = gate
                     auth = self.headers.get("Authorization", "")
@@ -500,6 +512,23 @@ class OlahHub:
                 self.wfile.write(b"0\r\n\r\n")
                 conn.close()
 
+            def _redirect_lfs(self, method):
+                """Like huggingface.co: a resolve URL of an LFS file answers 302 to the CDN, with the linked
+                etag and size; the bytes then come from the CDN, not from the Hub's app servers."""
+                found = _resolve_lfs(hub.mirror_root, self.path.split("?")[0])
+                if found is None:
+                    return False
+                commit, oid, size, blob = found
+                self.send_response(302)
+                self.send_header("Location", "http://127.0.0.1:%d/lfs/%s" % (hub.cdn_port, oid))
+                self.send_header("X-Repo-Commit", commit)
+                self.send_header("X-Linked-Etag", '"%s"' % oid)
+                self.send_header("X-Linked-Size", str(size))
+                self.send_header("ETag", '"%s"' % blob)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return True
+
             def do_GET(self):
                 self._forward("GET")
 
@@ -507,6 +536,100 @@ class OlahHub:
                 self._forward("HEAD")
 
         return Handler
+
+
+_RESOLVE_RE = None
+
+
+def _resolve_lfs(mirror_root, path):
+    """(commit, oid, size, pointer blob id) when ``path`` is a resolve URL of an LFS file, else None."""
+    import re
+    import urllib.parse
+
+    global _RESOLVE_RE
+    if _RESOLVE_RE is None:
+        _RESOLVE_RE = re.compile(r"^/(?:(datasets)/)?([^/]+/[^/]+|[^/]+)/resolve/([^/]+)/(.+)$")
+    match = _RESOLVE_RE.match(path)
+    if not match:
+        return None
+    kind, repo_id, revision, rel = match.groups()
+    repo = repo_dir(mirror_root, repo_id, "dataset" if kind else "model")
+    if not os.path.isdir(repo):
+        return None
+    rel = urllib.parse.unquote(rel)
+    try:
+        commit = _git(repo, "rev-parse", "--verify", "-q", urllib.parse.unquote(revision) + "^{commit}")
+        blob = _git(repo, "rev-parse", "%s:%s" % (commit, rel))
+        if int(_git(repo, "cat-file", "-s", blob)) > 1024:
+            return None  # too big to be an LFS pointer
+        pointer = _git(repo, "cat-file", "-p", blob)
+    except subprocess.CalledProcessError:
+        return None  # olah answers with the Hub's errors
+    lines = dict(line.split(" ", 1) for line in pointer.splitlines() if " " in line)
+    if not lines.get("version", "").startswith("https://git-lfs.github.com/spec/") or "oid" not in lines:
+        return None
+    return commit, lines["oid"].split(":", 1)[1], int(lines["size"]), blob
+
+
+def _cdn_handler_class(mirror_root):
+    """A static object server for LFS objects by sha256 (the CDN), with Range support and sendfile."""
+    import glob
+
+    class CdnHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            return
+
+        def _object(self):
+            oid = self.path.split("?")[0].rsplit("/", 1)[-1]
+            if len(oid) != 64:
+                return None
+            hits = glob.glob(os.path.join(mirror_root, "*", "*", "*", ".git", "lfs", "objects", oid[:2], oid[2:4],
+                                          oid))
+            hits += glob.glob(os.path.join(mirror_root, "*", "*", ".git", "lfs", "objects", oid[:2], oid[2:4], oid))
+            return hits[0] if hits else None
+
+        def _serve(self, body):
+            path = self._object()
+            if path is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            size = os.path.getsize(path)
+            start, end = 0, size - 1
+            ranged = self.headers.get("Range", "")
+            if ranged.startswith("bytes="):
+                first, _sep, last = ranged[6:].partition("-")
+                start = int(first or 0)
+                end = int(last) if last else size - 1
+            self.send_response(206 if ranged else 200)
+            if ranged:
+                self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("ETag", '"%s"' % os.path.basename(path))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+            if not body:
+                return
+            self.wfile.flush()
+            with open(path, "rb") as handle:
+                offset, left = start, end - start + 1
+                while left > 0:
+                    sent = os.sendfile(self.connection.fileno(), handle.fileno(), offset, min(left, 8 << 20))
+                    if sent == 0:
+                        break
+                    offset += sent
+                    left -= sent
+
+        def do_GET(self):
+            self._serve(True)
+
+        def do_HEAD(self):
+            self._serve(False)
+
+    return CdnHandler
 
 
 def _main():
