@@ -408,3 +408,22 @@ def _wait_for(predicate, timeout=30):
             return True
         time.sleep(0.05)
     return False
+
+
+def test_stage_through_a_cdn_redirect(mirror_root, tmp_path):
+    """Like huggingface.co: LFS files answer 302 to a CDN on another origin; the stager follows and verifies."""
+    from tests.emulators.hub import OlahHub
+
+    files = model_files(seed=12)
+    built = new_repo(mirror_root, [files])
+    with OlahHub(mirror_root, cdn=True) as cdn_hub:
+        view = CacheView("fs", FsModelStore(str(tmp_path / "models")))
+        result = stage(cdn_hub, view, built.repo_id)
+        assert result["model"]["bytes_transferred"] == total(files)
+        assert view.read_stable(built.repo_id) == files
+        corrupt_lfs_object(built, "big.safetensors")
+        other = CacheView("fs", FsModelStore(str(tmp_path / "other")))
+        with pytest.raises(StageError) as err:
+            stage(cdn_hub, other, built.repo_id, retries=0)
+        assert err.value.kind == "corrupt" and err.value.files == ["big.safetensors"]
+        assert other.read_stable(built.repo_id) is None
