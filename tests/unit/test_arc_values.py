@@ -26,8 +26,8 @@ GCS_CACHE = {
 }
 FILESTORE_CACHE = {
     "backend": "filestore", "mount_path": "/models", "namespace": "arc-runners", "service_account": "",
-    "pod_annotations": {}, "volumes": [{"name": "models", "persistentVolumeClaim": {"claimName": "models-pvc",
-                                                                                   "readOnly": True}}],
+    "pod_annotations": {},
+    "volumes": [{"name": "models", "persistentVolumeClaim": {"claimName": "models-pvc", "readOnly": True}}],
     "volume_mounts": [{"name": "models", "mountPath": "/models", "readOnly": True}], "env": {},
 }
 

@@ -86,6 +86,7 @@ def test_retries_until_success_with_growing_jittered_delays():
 def test_non_retryable_error_is_raised_at_once():
     policy = RetryPolicy(timeout=60, sleep=lambda s: pytest.fail("must not sleep"))
     denied = rest_error(403, "PERMISSION_DENIED", "Insufficient regional quota to satisfy request")
+
     def refuse():
         raise denied
 

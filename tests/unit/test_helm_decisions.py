@@ -306,8 +306,8 @@ def controller_routes(own, all_releases, values=None):
 
 
 def test_controller_upgrade_refused_while_old_scale_sets_exist():
-    module = FakeModule(controller_params(), controller_routes("list-controller-old.json", "list-all-namespaces.json",
-                                                              {"flags": {"logLevel": "info"}}))
+    routes = controller_routes("list-controller-old.json", "list-all-namespaces.json", {"flags": {"logLevel": "info"}})
+    module = FakeModule(controller_params(), routes)
     with pytest.raises(Failed) as err:
         arc_release.run_controller(module)
     msg = err.value.args[0]["msg"]
