@@ -81,8 +81,8 @@ class ClusterManager:
         if current is None:
             if not self.params.get("allow_create", True):
                 self.module.fail_json(
-                    msg="Cluster %s does not exist in %s and allow_create is false: create it first (the cluster "
-                        "role, playbooks/cluster.yml)" % (self.params["name"], self.parent))
+                    msg="Cluster %s does not exist in %s and allow_create is false: run playbooks/cluster.yml first "
+                        "(the cluster role), or create it elsewhere" % (self.params["name"], self.parent))
             return self._create()
         desired = desired_cluster(self.params)
         changes, recreate = cluster_changes(desired, current)
