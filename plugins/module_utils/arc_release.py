@@ -38,6 +38,9 @@ from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery impor
 )
 
 RENDER_SUBDIR = "arc"
+# GitHub App and installation IDs are identifiers: masked in diffs, but not added to no_log_values, where a short
+# number would hide unrelated output (fsGroup: 123).
+GITHUB_ID_KEYS = ("github_app_id", "github_app_installation_id")
 DEFAULT_KUBERNETES_VERSION = "1.33"
 
 
@@ -243,7 +246,8 @@ def run_scale_set(module):
             helm = _helm(module, params, secrets)
             _template_check(module, helm, name, namespace, chart_ref, values, params)
         for _kind, manifest, secret in objects:
-            outcome = delivery.ensure(manifest, render_subdir=RENDER_SUBDIR, secret=secret)
+            outcome = delivery.ensure(manifest, render_subdir=RENDER_SUBDIR, secret=secret,
+                                      public_keys=GITHUB_ID_KEYS)
             result["changed"] |= outcome["changed"]
             if outcome.get("path"):
                 rendered.append(outcome["path"])
@@ -293,7 +297,7 @@ def run_scale_set(module):
                                                            sorted(values.get("scaleSetLabels") or [])))
             action, reason = "recreate", "labels %s -> %s" % (labels_now, sorted(values.get("scaleSetLabels") or []))
         for _kind, manifest, secret in objects:
-            outcome = delivery.ensure(manifest, secret=secret)
+            outcome = delivery.ensure(manifest, secret=secret, public_keys=GITHUB_ID_KEYS)
             result["changed"] |= outcome["changed"]
         before_values = mask_values(current_values, secrets) if current else None
         diff_text = None

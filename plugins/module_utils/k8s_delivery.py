@@ -239,12 +239,16 @@ def is_secret(manifest, secret=False):
     return bool(secret) or (manifest or {}).get("kind") == "Secret"
 
 
-def secret_values(manifest):
-    """Every secret value in a Secret-like manifest, in clear and base64 forms (for no_log_values)."""
+def secret_values(manifest, public_keys=()):
+    """Every secret value in a Secret-like manifest, in clear and base64 forms (for no_log_values).
+
+    ``public_keys`` are data keys holding identifiers rather than secrets (a GitHub App ID): they stay masked in
+    diffs but are not added to no_log_values, where a short number would mask unrelated output.
+    """
     values = set()
     for key in ("data", "stringData"):
-        for value in ((manifest or {}).get(key) or {}).values():
-            if value is None:
+        for data_key, value in ((manifest or {}).get(key) or {}).items():
+            if value is None or data_key in public_keys:
                 continue
             text = to_text(value)
             values.add(text)
@@ -445,17 +449,20 @@ class K8sDelivery(object):
             self.fail("Invalid manifest %s: %s" % (object_ref(manifest if isinstance(manifest, dict) else {}),
                                                    "; ".join(problems)))
 
-    def _protect(self, manifest, secret):
+    def _protect(self, manifest, secret, public_keys=()):
         if is_secret(manifest, secret):
-            values = secret_values(manifest)
+            values = secret_values(manifest, public_keys)
             no_log_values = getattr(self.module, "no_log_values", None)
             if no_log_values is not None:
                 no_log_values.update(values)
 
-    def ensure(self, manifest, render_subdir="", secret=False):
-        """Make one object present as given. Returns dict(changed, diff, path (render) or object (apply), ...)."""
+    def ensure(self, manifest, render_subdir="", secret=False, public_keys=()):
+        """Make one object present as given. Returns dict(changed, diff, path (render) or object (apply), ...).
+
+        ``public_keys``: Secret data keys that are identifiers, not secrets (see secret_values).
+        """
         self._check(manifest)
-        self._protect(manifest, secret)
+        self._protect(manifest, secret, public_keys)
         if self.delivery == "render":
             return self._render(manifest, render_subdir, secret)
         return self._apply(manifest, secret)

@@ -69,7 +69,7 @@ class ObjectRecorder(object):
         self.params = params
         ObjectRecorder.ensured = getattr(ObjectRecorder, "ensured", [])
 
-    def ensure(self, manifest, render_subdir="", secret=False):
+    def ensure(self, manifest, render_subdir="", secret=False, public_keys=()):
         ObjectRecorder.ensured.append((manifest["kind"], manifest["metadata"]["name"], secret))
         return dict(changed=True, diff={}, object=manifest)
 

@@ -405,3 +405,13 @@ def test_apply_retries_throttling_and_server_errors(kube, tmp_path, monkeypatch)
     result = apply_delivery(kube, tmp_path).ensure(SERVICE_ACCOUNT)
     assert result["changed"] is True
     assert kube.object_calls() == ["GET " + SA_PATH, "GET " + SA_PATH, "PATCH " + SA_PATH, "PATCH " + SA_PATH]
+
+
+def test_public_keys_are_not_added_to_no_log_values():
+    from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery import secret_values
+
+    manifest = {"kind": "Secret", "stringData": {"github_app_id": "123", "github_app_private_key": "-----BEGIN x"}}
+    values = secret_values(manifest, public_keys=("github_app_id",))
+    assert "123" not in values
+    assert "-----BEGIN x" in values
+    assert "123" in secret_values(manifest)
