@@ -123,8 +123,14 @@ class FsModelStore(object):
     # -- interface used by ModelStager ------------------------------------------------------------------------
     def check_destination(self, layout, write=True):
         """The root exists (or can be made), is a directory, is writable; the stable path is ours or free."""
-        if os.path.exists(self.root) and not os.path.isdir(self.root):
-            raise StageError("dest %s is not a directory" % self.root, kind="dest")
+        if not os.path.isdir(self.root):
+            parent = os.path.dirname(self.root)
+            if os.path.exists(self.root) or (os.path.exists(parent) and not os.path.isdir(parent)):
+                raise StageError("dest %s is not writable: not a directory" % self.root, kind="dest")
+            # The cache root is not created here: when it is the mount point of a share that is not mounted, the
+            # models would fill the local disk instead.
+            raise StageError("dest %s does not exist: mount the share there (or create the directory) first"
+                             % self.root, kind="dest")
         if not write:
             self._check_stable(layout)
             return

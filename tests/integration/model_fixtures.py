@@ -135,6 +135,7 @@ class CacheView:
 def cache(request, tmp_path, gcs):
     """A fresh, empty cache on each backend."""
     if request.param == "fs":
+        (tmp_path / "models").mkdir()
         return CacheView("fs", FsModelStore(str(tmp_path / "models")))
     return CacheView("gcs", GcsModelStore(gcs.client(), "gs://%s/run-%s" % (BUCKET, uuid.uuid4().hex[:8])), gcs)
 

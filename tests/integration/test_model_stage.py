@@ -304,6 +304,15 @@ def test_destination_not_writable(hub, mirror_root, tmp_path, gcs):
         stage(hub, view, built.repo_id)
     assert err.value.kind == "dest" and "not writable" in str(err.value)
 
+    # An unmounted share: the root is not created, so nothing lands on the local disk.
+    missing = tmp_path / "not-mounted"
+    view = CacheView("fs", FsModelStore(str(missing)))
+    with pytest.raises(StageError) as err:
+        stage(hub, view, built.repo_id)
+    assert err.value.kind == "dest" and "does not exist" in str(err.value)
+    assert not missing.exists()
+    assert hub.requests_for(built.repo_id) == []
+
     view = CacheView("gcs", GcsModelStore(gcs.client(), "gs://no-such-bucket-accelci/x"), gcs)
     with pytest.raises(StageError) as err:
         stage(hub, view, built.repo_id)
@@ -343,6 +352,7 @@ class _FullDisk:
 def test_disk_full_on_filesystem_target(hub, mirror_root, tmp_path):
     files = model_files(seed=9)
     built = new_repo(mirror_root, [files])
+    (tmp_path / "models").mkdir()
     store = FsModelStore(str(tmp_path / "models"))
     view = CacheView("fs", store)
     room = {"left": 4 * 1024 * 1024}
@@ -416,6 +426,8 @@ def test_stage_through_a_cdn_redirect(mirror_root, tmp_path):
 
     files = model_files(seed=12)
     built = new_repo(mirror_root, [files])
+    (tmp_path / "models").mkdir()
+    (tmp_path / "other").mkdir()
     with OlahHub(mirror_root, cdn=True) as cdn_hub:
         view = CacheView("fs", FsModelStore(str(tmp_path / "models")))
         result = stage(cdn_hub, view, built.repo_id)
