@@ -139,15 +139,16 @@ def run_child(script, args, workdir, servers=None):
     env.pop("HF_ENDPOINT", None)
     code = script % {"root": ROOT, "collections": os.path.join(ROOT, "build", "collections")}
     code = code.replace("REPO_ID", repr(REPO_ID)).replace("BUCKET", repr(BUCKET))
-    proc = subprocess.run([sys.executable, "-c", code] + list(args), env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code] + list(args), env=env, capture_output=True, text=True,
+                          check=False)
     after = servers() if servers else {}
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result = json.loads(line[len("RESULT "):])
             result["server_cpu"] = {k: after[k] - before[k] for k in after}
             return result
-    raise SystemExit("benchmark child failed (rc %s):\n%s\n%s" % (proc.returncode, proc.stdout[-3000:],
-                                                                   proc.stderr[-5000:]))
+    raise SystemExit("benchmark child failed (rc %s):\n%s\n%s"
+                     % (proc.returncode, proc.stdout[-3000:], proc.stderr[-5000:]))
 
 
 def build_bench_repo(mirror_root, large_files, large_mib, small_files, small_kib):
@@ -197,7 +198,10 @@ def main():
         # memory.
         with OlahHub(os.path.join(workdir, "mirror"), cdn=True) as hub, FakeGcs() as gcs:
             gcs.create_bucket(BUCKET)
-            servers = lambda: servers_cpu(hub, gcs)  # noqa: E731
+
+            def servers():
+                return servers_cpu(hub, gcs)
+
             naive = run_child(NAIVE_CHILD, [hub.endpoint, gcs.endpoint, os.path.join(workdir, "naive")],
                               os.path.join(workdir, "naive"), servers)
             print("naive done in %.1fs" % naive["seconds"], flush=True)
@@ -227,8 +231,8 @@ def main():
         for name, fig in (("naive", naive), ("model_stage", staged)):
             print("CPU seconds during %s: client %.1f, %s" % (name, fig["cpu_seconds"], ", ".join(
                 "%s %.1f" % (k, v) for k, v in sorted(fig["server_cpu"].items()))))
-        print("load average at the end: %s (%d CPUs)" % (" ".join("%.1f" % x for x in os.getloadavg()),
-                                                          os.cpu_count()))
+        load = " ".join("%.1f" % x for x in os.getloadavg())
+        print("load average at the end: %s (%d CPUs)" % (load, os.cpu_count()))
         print("speed-up of model_stage over naive: %.2fx" % (naive["seconds"] / staged["seconds"]))
         print("unchanged refresh: %.2fs = %.1f%% of the full stage, %d bytes moved, %d Hub request(s), changed=%s"
               % (refresh["seconds"], 100.0 * refresh["seconds"] / staged["seconds"], refresh["bytes"],

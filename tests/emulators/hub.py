@@ -30,8 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -207,7 +205,7 @@ def corrupt_lfs_object(built, rel_path, new_length=None, seed=1):
     length = size if new_length is None else new_length
     rng = random.Random(seed)
     with open(obj, "wb") as handle:
-        handle.write(bytes(rng.getrandbits(8) for _ in range(min(length, 4096))) * (length // 4096 + 1))
+        handle.write(bytes(rng.getrandbits(8) for _index in range(min(length, 4096))) * (length // 4096 + 1))
         handle.truncate(length)
     return obj
 
@@ -223,9 +221,9 @@ def restore_lfs_object(built, rel_path, data):
 def sandbox_demo_files(seed=7):
     """The demo model's files: a small diffusers-like layout with one LFS safetensors-like file."""
     rng = random.Random(seed)
-    weights = bytes(rng.getrandbits(8) for _ in range(256 * 1024)) * 8  # 2 MiB
-    header = json.dumps({"__metadata__": {"format": "pt"}, "w": {"dtype": "F16", "shape": [1048576],
-                                                                   "data_offsets": [0, len(weights)]}}).encode()
+    weights = bytes(rng.getrandbits(8) for _index in range(256 * 1024)) * 8  # 2 MiB
+    tensor = {"dtype": "F16", "shape": [1048576], "data_offsets": [0, len(weights)]}
+    header = json.dumps({"__metadata__": {"format": "pt"}, "w": tensor}).encode()
     safetensors = len(header).to_bytes(8, "little") + header + weights
     return {
         "README.md": b"---\nlicense: apache-2.0\n---\n# tiny-diffusers\nA demo model for the accelci sandbox.\n",
@@ -520,7 +518,7 @@ class OlahHub:
                     return False
                 commit, oid, size, blob = found
                 self.send_response(302)
-                self.send_header("Location", "http://127.0.0.1:%d/lfs/%s" % (hub.cdn_port, oid))
+                self.send_header("Location", "http://127.0.0.1:%s/lfs/%s" % (hub.cdn_port, oid))
                 self.send_header("X-Repo-Commit", commit)
                 self.send_header("X-Linked-Etag", '"%s"' % oid)
                 self.send_header("X-Linked-Size", str(size))

@@ -27,7 +27,7 @@ def weights(n, seed):
     import random
 
     rng = random.Random(seed)
-    block = bytes(rng.getrandbits(8) for _ in range(4096))
+    block = bytes(rng.getrandbits(8) for _index in range(4096))
     return (block * (n // 4096 + 1))[:n]
 
 
@@ -127,8 +127,8 @@ class CacheView:
             for dirpath, dirs, names in os.walk(self.store.root):
                 out.extend(os.path.relpath(os.path.join(dirpath, n), self.store.root) for n in names + dirs)
             return sorted(out)
-        return sorted(b.name for b in self.store.client.list_blobs(self.store.bucket_name,
-                                                                       prefix=self.store.prefix))
+        blobs = self.store.client.list_blobs(self.store.bucket_name, prefix=self.store.prefix)
+        return sorted(b.name for b in blobs)
 
 
 @pytest.fixture(params=["fs", "gcs"])
@@ -161,4 +161,4 @@ def run_playbook(playbook, inventory_vars, tmp_path, env=None, extra_args=()):
     full_env.update(env or {})
     argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(inventory),
             os.path.join(ROOT, playbook)] + list(extra_args)
-    return subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(argv, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=300, check=False)

@@ -4,16 +4,13 @@ import os
 import re
 
 from tests.emulators.hub import SANDBOX_REPO, build_sandbox_repos, sandbox_demo_files
-from tests.integration.model_fixtures import (  # noqa: F401  (fixtures)
-    BUCKET,
-    GOOD_TOKEN,
-    gcs,
-    hub,
-    mirror_root,
-    new_repo,
-    run_playbook,
-    weights,
-)
+from tests.integration import model_fixtures
+from tests.integration.model_fixtures import BUCKET, GOOD_TOKEN, new_repo, run_playbook, weights
+
+# The shared fixtures, bound here so pytest finds them in this module.
+mirror_root = model_fixtures.mirror_root
+hub = model_fixtures.hub
+gcs = model_fixtures.gcs
 
 PLAYBOOK = "playbooks/models.yml"
 

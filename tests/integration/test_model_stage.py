@@ -7,26 +7,28 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from tests.emulators.hub import build_repo, corrupt_lfs_object, restore_lfs_object
-from tests.integration.model_fixtures import (  # noqa: F401  (fixtures)
+from tests.integration import model_fixtures
+from tests.integration.model_fixtures import (
     BUCKET,
     GOOD_TOKEN,
     ROOT,
     CacheView,
-    cache,
-    gcs,
-    hub,
     lfs_rule,
-    mirror_root,
     model_files,
     new_repo,
     stage,
     weights,
 )
+
+# The shared fixtures, bound here so pytest finds them in this module.
+mirror_root = model_fixtures.mirror_root
+hub = model_fixtures.hub
+gcs = model_fixtures.gcs
+cache = model_fixtures.cache
 
 from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelLayout, StageError
 from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
@@ -409,15 +411,6 @@ def test_unchanged_refresh_of_a_published_model_is_fast_path_even_after_restart(
     repaired = stage(hub, cache, built.repo_id)
     assert repaired["changed"] is True and repaired["model"]["bytes_transferred"] == 0
     assert cache.read_stable(built.repo_id) == files
-
-
-def _wait_for(predicate, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_stage_through_a_cdn_redirect(mirror_root, tmp_path):
