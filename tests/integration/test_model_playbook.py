@@ -92,17 +92,22 @@ def test_refresh_onto_a_filesystem_share_with_check_mode_first(hub, mirror_root,
     assert built.head[:12] in real.stdout
 
 
-def test_gated_model_without_token_fails_clearly(hub, mirror_root, gcs, tmp_path):
+def test_gated_model_without_token_fails_clearly_and_the_others_are_staged(hub, mirror_root, gcs, tmp_path):
     gated = new_repo(mirror_root, [{"config.json": b"{}"}], gated=True)
+    public = new_repo(mirror_root, [{"config.json": b'{"public": true}'}])
     estate = {
         "accelci_model_cache": {"backend": "gcs", "bucket": BUCKET, "mount_path": "/models"},
-        "accelci_models": [{"repo": gated.repo_id}],
+        "accelci_models": [{"repo": gated.repo_id}, {"repo": public.repo_id}],
     }
     result = run_playbook(PLAYBOOK, estate, tmp_path,
                           env={"HF_ENDPOINT": hub.endpoint, "STORAGE_EMULATOR_HOST": gcs.endpoint})
     assert result.returncode != 0
     assert "is gated: request access" in result.stdout
-    assert gcs.client().bucket(BUCKET).get_blob(gated.repo_id) is None
+    rows = {row[0]: row for row in table_rows(result.stdout)}
+    assert "FAILED" in rows[gated.repo_id] and "published" in rows[public.repo_id]
+    bucket = gcs.client().bucket(BUCKET)
+    assert bucket.get_blob(gated.repo_id) is None
+    assert bucket.get_blob(public.repo_id).metadata["gcsfuse_symlink_target"].endswith(public.head)
 
 
 def test_preflight_rejects_a_cache_without_bucket(tmp_path):
