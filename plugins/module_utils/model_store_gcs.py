@@ -4,9 +4,10 @@
 
 """The model cache in a GCS bucket (read by runner pods through GCS FUSE); see model_store.py for the layout.
 
-Bytes stream from the Hub straight into the object: small files are buffered in memory and sent in one request
-once verified; large ones go through a resumable upload whose final chunk is sent only after the digest matched,
-so a corrupted or interrupted transfer never becomes an object. Objects carry the Hub's digests as custom
+Bytes stream from the Hub straight into the bucket: small files are buffered in memory and sent in one request
+once verified; large ones are sent as parts while they stream and composed into the object only after the digest
+matched (or, with composite uploads off, through a resumable upload whose final chunk waits for the digest), so a
+corrupted or interrupted transfer never becomes an object under the revision path. Objects carry the Hub's digests as custom
 metadata (``accelci-sha256``, ``accelci-git-oid``, ``accelci-commit``) and GCS checks the crc32c of every upload,
 so a later run trusts an object whose size and metadata match. Directory placeholder objects (``dir/``) are
 written for every directory so gcsfuse lists them without ``implicit-dirs``. The stable path is an empty object
@@ -41,6 +42,8 @@ SMALL_FILE = 8 * 1024 * 1024
 # A multiple of 256 KiB, as resumable uploads require. Large chunks mean fewer requests per file (and
 # fake-gcs-server re-reads the whole object on every chunk); memory is concurrency x chunk at most.
 UPLOAD_CHUNK = 64 * 1024 * 1024
+PART_SIZE = 32 * 1024 * 1024  # parts of composite uploads
+MAX_COMPOSE = 32  # sources per compose request
 
 
 def parse_gcs_url(dest):
@@ -86,6 +89,77 @@ class GcsSmallWriter(object):
         self._parts = []
 
 
+class GcsComposeWriter(object):
+    """A large file as parts uploaded while it streams, composed into the final object once verified.
+
+    Each part is one single-request upload of PART_SIZE bytes under the commit's ``uploads/`` area (never under the
+    revision path); only after the digest matched are the parts composed into the object (32 at a time, in a
+    tree), whose crc32c is then checked against the one computed while streaming, and the parts deleted. This is
+    how ``gcloud storage cp`` sends large files too (parallel composite uploads), and it keeps memory at one part
+    per transfer.
+    """
+
+    def __init__(self, store, name, remote, commit, uploads_prefix):
+        self.store = store
+        self.name = name
+        self.remote = remote
+        self.commit_id = commit
+        self.prefix = "%s%s/%s." % (uploads_prefix, uuid.uuid4().hex[:12], posixpath.basename(remote.path))
+        self._buffer = bytearray()
+        self._parts = []
+
+    def _send_part(self, data):
+        blob = self.store.bucket.blob("%spart%05d" % (self.prefix, len(self._parts)))
+        blob.upload_from_string(bytes(data), content_type="application/octet-stream")
+        self._parts.append(blob)
+
+    def write(self, data):
+        """Append bytes; full parts are uploaded as they fill."""
+        self._buffer += data
+        while len(self._buffer) >= PART_SIZE:
+            self._send_part(self._buffer[:PART_SIZE])
+            del self._buffer[:PART_SIZE]
+
+    def commit(self, sha256, digest):
+        """Upload the last part, compose the object with its metadata, check its crc32c, drop the parts."""
+        if self._buffer or not self._parts:
+            self._send_part(self._buffer)
+            self._buffer = bytearray()
+        sources = list(self._parts)
+        level = 0
+        while len(sources) > MAX_COMPOSE:
+            grouped = []
+            for index in range(0, len(sources), MAX_COMPOSE):
+                group = self.store.bucket.blob("%slevel%d-%05d" % (self.prefix, level, index // MAX_COMPOSE))
+                group.content_type = "application/octet-stream"
+                group.compose(sources[index:index + MAX_COMPOSE])
+                grouped.append(group)
+                self._parts.append(group)
+            sources = grouped
+            level += 1
+        final = self.store.bucket.blob(self.name)
+        final.content_type = "application/octet-stream"
+        final.metadata = self.store.object_metadata(self.remote, sha256, self.commit_id)
+        final.compose(sources)
+        if digest.crc32c_b64 and final.crc32c and final.crc32c != digest.crc32c_b64:
+            final.delete()
+            self.abort()
+            raise StageError("%s: the composed object's crc32c %s differs from the bytes received (%s); it was "
+                             "deleted" % (self.remote.path, final.crc32c, digest.crc32c_b64),
+                             kind="corrupt", files=[self.remote.path])
+        self.abort()
+
+    def abort(self):
+        """Delete the parts uploaded so far (best effort: prune removes what a killed run left)."""
+        self._buffer = bytearray()
+        for blob in self._parts:
+            try:
+                blob.delete()
+            except gexc.GoogleAPICallError:
+                pass
+        self._parts = []
+
+
 class GcsStreamWriter(object):
     """A large file through a resumable upload; the last chunk (which creates the object) waits for verify."""
 
@@ -116,8 +190,9 @@ class GcsStreamWriter(object):
 class GcsModelStore(object):
     """A model cache in gs://bucket/prefix, through a google-cloud-storage Client."""
 
-    def __init__(self, client, dest):
+    def __init__(self, client, dest, composite_uploads=True):
         self.client = client
+        self.composite_uploads = composite_uploads
         self.dest = dest.rstrip("/")
         self.bucket_name, self.prefix = parse_gcs_url(dest)
         self.bucket = client.bucket(self.bucket_name)
@@ -217,7 +292,14 @@ class GcsModelStore(object):
         name = self.key(layout.revision_dir(commit) + "/" + remote.path)
         if remote.size <= SMALL_FILE or not remote.lfs:
             return GcsSmallWriter(self, name, remote, commit)
+        if self.composite_uploads:
+            return GcsComposeWriter(self, name, remote, commit, self.key(self.uploads_dir(layout, commit)) + "/")
         return GcsStreamWriter(self, name, remote, commit)
+
+    @staticmethod
+    def uploads_dir(layout, commit):
+        """Where parts of composite uploads wait (never under the revision path)."""
+        return "%s/uploads/%s" % (layout.state, commit)
 
     def copy_file(self, layout, src_commit, src_path, commit, remote, entry):
         """Server-side rewrite of an identical object of an earlier revision (no bytes through the controller)."""
@@ -255,6 +337,14 @@ class GcsModelStore(object):
         self._ensure_dirs(dirs)
         blob = self.bucket.blob(self.key(layout.manifest(commit)))
         blob.upload_from_string(manifest_bytes(manifest), content_type="application/json")
+        self._delete_prefix(self.key(self.uploads_dir(layout, commit)) + "/")  # parts left by killed runs
+
+    def _delete_prefix(self, prefix):
+        for blob in self.client.list_blobs(self.bucket_name, prefix=prefix):
+            try:
+                blob.delete()
+            except gexc.NotFound:
+                pass
 
     def publish(self, layout, commit, pointer, target):
         """Write the pointer, then overwrite the stable path's symlink object (one atomic object write)."""
@@ -266,15 +356,16 @@ class GcsModelStore(object):
         link.upload_from_string(b"", content_type="text/plain")
 
     def list_revisions(self, layout):
-        """Stored revisions: [{commit, complete, mtime}]; mtime is the newest object's update time."""
-        base = self.key(layout.revisions_root()) + "/"
+        """Stored revisions, and commits with only upload parts left: [{commit, complete, mtime}]; mtime is the
+        newest object's update time."""
         newest = {}
-        for blob in self.client.list_blobs(self.bucket_name, prefix=base):
-            commit = blob.name[len(base):].split("/", 1)[0]
-            if not commit:
-                continue
-            if commit not in newest or (blob.updated and newest[commit] and blob.updated > newest[commit]):
-                newest[commit] = blob.updated
+        for base in (self.key(layout.revisions_root()) + "/", self.key(layout.state + "/uploads") + "/"):
+            for blob in self.client.list_blobs(self.bucket_name, prefix=base):
+                commit = blob.name[len(base):].split("/", 1)[0]
+                if not commit:
+                    continue
+                if commit not in newest or (blob.updated and newest[commit] and blob.updated > newest[commit]):
+                    newest[commit] = blob.updated
         complete = set()
         mbase = self.key(layout.manifests_root()) + "/"
         for blob in self.client.list_blobs(self.bucket_name, prefix=mbase):
@@ -283,12 +374,8 @@ class GcsModelStore(object):
 
     def delete_revision(self, layout, commit):
         """Delete a revision's objects and its manifest."""
-        base = self.key(layout.revision_dir(commit)) + "/"
-        for blob in self.client.list_blobs(self.bucket_name, prefix=base):
-            try:
-                blob.delete()
-            except gexc.NotFound:
-                pass
+        self._delete_prefix(self.key(layout.revision_dir(commit)) + "/")
+        self._delete_prefix(self.key(self.uploads_dir(layout, commit)) + "/")
         try:
             self.bucket.blob(self.key(layout.manifest(commit))).delete()
         except gexc.NotFound:

@@ -432,3 +432,44 @@ def test_stage_through_a_cdn_redirect(mirror_root, tmp_path):
             stage(cdn_hub, other, built.repo_id, retries=0)
         assert err.value.kind == "corrupt" and err.value.files == ["big.safetensors"]
         assert other.read_stable(built.repo_id) is None
+
+
+def test_large_files_compose_in_a_tree_and_leave_no_parts(hub, mirror_root, gcs, monkeypatch):
+    """Composite uploads: many parts (more than one compose request takes), verified crc32c, parts removed."""
+    from ansible_collections.accelci.runners.plugins.module_utils import model_store_gcs
+
+    monkeypatch.setattr(model_store_gcs, "PART_SIZE", 256 * 1024)
+    monkeypatch.setattr(model_store_gcs, "MAX_COMPOSE", 4)
+    monkeypatch.setattr(model_store_gcs, "SMALL_FILE", 64 * 1024)
+    files = {"config.json": b"{}", "model.safetensors": weights(5 * 1024 * 1024 + 3, 13)}  # 21 parts, 3 levels
+    built = new_repo(mirror_root, [files])
+    store = GcsModelStore(gcs.client(), "gs://%s/compose-%s" % (BUCKET, built.repo_id.split("-")[-1]))
+    view = CacheView("gcs", store, gcs)
+    stage(hub, view, built.repo_id)
+    assert view.read_stable(built.repo_id) == files
+    assert [n for n in view.all_names() if "/uploads/" in n] == []
+    obj = store.bucket.get_blob(store.key(ModelLayout(built.repo_id).revision_dir(built.head)) + "/model.safetensors")
+    assert obj.metadata["accelci-sha256"] == built.lfs["model.safetensors"]
+
+    # A corrupted large file: parts are deleted, nothing is composed.
+    corrupt_lfs_object(built, "model.safetensors")
+    other = CacheView("gcs", GcsModelStore(gcs.client(), "gs://%s/compose-bad-%s" % (BUCKET, built.head[:8])), gcs)
+    with pytest.raises(StageError) as err:
+        stage(hub, other, built.repo_id, retries=0)
+    assert err.value.files == ["model.safetensors"]
+    assert [n for n in other.all_names() if "/uploads/" in n or n.endswith("model.safetensors")] == []
+
+
+def test_resumable_upload_path_when_composite_uploads_are_off(hub, mirror_root, gcs):
+    files = model_files(seed=14)
+    built = new_repo(mirror_root, [files])
+    store = GcsModelStore(gcs.client(), "gs://%s/resumable-%s" % (BUCKET, built.head[:8]), composite_uploads=False)
+    view = CacheView("gcs", store, gcs)
+    stage(hub, view, built.repo_id)
+    assert view.read_stable(built.repo_id) == files
+    corrupt_lfs_object(built, "big.safetensors")
+    other = CacheView("gcs", GcsModelStore(gcs.client(), "gs://%s/resumable-bad-%s" % (BUCKET, built.head[:8]),
+                                           composite_uploads=False), gcs)
+    with pytest.raises(StageError):
+        stage(hub, other, built.repo_id, retries=0)
+    assert [n for n in other.all_names() if n.endswith("big.safetensors")] == []
