@@ -50,6 +50,7 @@ def model_stage_argument_spec():
         timeout=dict(type="int", default=60),
         prune=dict(type="bool", default=False),
         prune_grace_hours=dict(type="int", default=24),
+        gcs_composite_uploads=dict(type="bool", default=False),
     )
     return spec
 
@@ -89,7 +90,7 @@ def build_store(params):
 
         client = gcp_client("storage", params)
         _widen_connection_pool(client, params["concurrency"])
-        return GcsModelStore(client, dest)
+        return GcsModelStore(client, dest, composite_uploads=params.get("gcs_composite_uploads", False))
     from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
 
     return FsModelStore(dest)

@@ -39,9 +39,9 @@ META_SHA256 = "accelci-sha256"
 META_GIT_OID = "accelci-git-oid"
 META_COMMIT = "accelci-commit"
 SMALL_FILE = 8 * 1024 * 1024
-# A multiple of 256 KiB, as resumable uploads require. Large chunks mean fewer requests per file (and
-# fake-gcs-server re-reads the whole object on every chunk); memory is concurrency x chunk at most.
-UPLOAD_CHUNK = 64 * 1024 * 1024
+# Resumable upload chunk: google-cloud-storage's own default (a multiple of 256 KiB, as GCS requires). Fewer,
+# larger chunks mean fewer round trips; memory is at most concurrency x chunk.
+UPLOAD_CHUNK = 100 * 1024 * 1024
 PART_SIZE = 32 * 1024 * 1024  # parts of composite uploads
 MAX_COMPOSE = 32  # sources per compose request
 
@@ -190,7 +190,7 @@ class GcsStreamWriter(object):
 class GcsModelStore(object):
     """A model cache in gs://bucket/prefix, through a google-cloud-storage Client."""
 
-    def __init__(self, client, dest, composite_uploads=True):
+    def __init__(self, client, dest, composite_uploads=False):
         self.client = client
         self.composite_uploads = composite_uploads
         self.dest = dest.rstrip("/")

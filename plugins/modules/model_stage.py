@@ -91,8 +91,8 @@ options:
     version_added: 0.1.0
   concurrency:
     description:
-      - How many files are transferred at the same time (threads). GCS needs at most about 32 MiB of memory per
-        transfer and no local disk.
+      - How many files are transferred at the same time (threads). A transfer into GCS holds at most one upload
+        chunk (100 MiB) in memory and needs no local disk.
     type: int
     default: 8
     version_added: 0.1.0
@@ -121,6 +121,16 @@ options:
       - How long a replaced revision stays, so jobs that opened it (and GCS FUSE metadata caches) finish first.
     type: int
     default: 24
+    version_added: 0.1.0
+  gcs_composite_uploads:
+    description:
+      - For a C(gs://) O(dest), send files above 8 MiB as 32 MiB parts while they stream and compose them into the
+        object once verified (as C(gcloud storage cp) parallel composite uploads do), instead of one resumable
+        upload per file (100 MiB chunks, the default).
+      - Composite objects have a crc32c but no MD5, and the deleted parts count against a bucket's soft-delete
+        retention and early-deletion minimums, so this is off by default.
+    type: bool
+    default: false
     version_added: 0.1.0
   project:
     description:

@@ -443,7 +443,8 @@ def test_large_files_compose_in_a_tree_and_leave_no_parts(hub, mirror_root, gcs,
     monkeypatch.setattr(model_store_gcs, "SMALL_FILE", 64 * 1024)
     files = {"config.json": b"{}", "model.safetensors": weights(5 * 1024 * 1024 + 3, 13)}  # 21 parts, 3 levels
     built = new_repo(mirror_root, [files])
-    store = GcsModelStore(gcs.client(), "gs://%s/compose-%s" % (BUCKET, built.repo_id.split("-")[-1]))
+    store = GcsModelStore(gcs.client(), "gs://%s/compose-%s" % (BUCKET, built.repo_id.split("-")[-1]),
+                          composite_uploads=True)
     view = CacheView("gcs", store, gcs)
     stage(hub, view, built.repo_id)
     assert view.read_stable(built.repo_id) == files
@@ -453,14 +454,18 @@ def test_large_files_compose_in_a_tree_and_leave_no_parts(hub, mirror_root, gcs,
 
     # A corrupted large file: parts are deleted, nothing is composed.
     corrupt_lfs_object(built, "model.safetensors")
-    other = CacheView("gcs", GcsModelStore(gcs.client(), "gs://%s/compose-bad-%s" % (BUCKET, built.head[:8])), gcs)
+    other = CacheView("gcs", GcsModelStore(gcs.client(), "gs://%s/compose-bad-%s" % (BUCKET, built.head[:8]),
+                                           composite_uploads=True), gcs)
     with pytest.raises(StageError) as err:
         stage(hub, other, built.repo_id, retries=0)
     assert err.value.files == ["model.safetensors"]
     assert [n for n in other.all_names() if "/uploads/" in n or n.endswith("model.safetensors")] == []
 
 
-def test_resumable_upload_path_when_composite_uploads_are_off(hub, mirror_root, gcs):
+def test_resumable_uploads_finalize_only_verified_files(hub, mirror_root, gcs, monkeypatch):
+    from ansible_collections.accelci.runners.plugins.module_utils import model_store_gcs
+
+    monkeypatch.setattr(model_store_gcs, "UPLOAD_CHUNK", 1024 * 1024)  # several chunks per file
     files = model_files(seed=14)
     built = new_repo(mirror_root, [files])
     store = GcsModelStore(gcs.client(), "gs://%s/resumable-%s" % (BUCKET, built.head[:8]), composite_uploads=False)
