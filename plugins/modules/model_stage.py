@@ -282,6 +282,11 @@ model:
       type: list
       elements: dict
       returned: check mode
+    would_copy:
+      description: Check mode only. Files that would be copied from the published revision inside the cache.
+      type: list
+      elements: dict
+      returned: check mode
     bytes_to_download:
       description: Check mode only. Their total size.
       type: int
