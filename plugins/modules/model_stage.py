@@ -91,8 +91,8 @@ options:
     version_added: 0.1.0
   concurrency:
     description:
-      - How many files are transferred at the same time (threads). A transfer into GCS holds at most one upload
-        chunk (100 MiB) in memory and needs no local disk.
+      - How many files are transferred at the same time (threads). A transfer into GCS holds about two upload
+        chunks (100 MiB each) in memory at most and needs no local disk.
     type: int
     default: 8
     version_added: 0.1.0

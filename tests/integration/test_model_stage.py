@@ -478,3 +478,19 @@ def test_resumable_uploads_finalize_only_verified_files(hub, mirror_root, gcs, m
     with pytest.raises(StageError):
         stage(hub, other, built.repo_id, retries=0)
     assert [n for n in other.all_names() if n.endswith("big.safetensors")] == []
+
+
+def test_dataset_repo_is_published_under_datasets(hub, mirror_root, tmp_path):
+    from ansible_collections.accelci.runners.plugins.module_utils.hf_source import HubSource
+    from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelStager
+
+    files = {"data/train.jsonl": b'{"x": 1}\n' * 100, "README.md": b"# data\n"}
+    built = build_repo(mirror_root, "acme/ds-%s" % os.path.basename(str(tmp_path))[-8:], [files], repo_type="dataset")
+    (tmp_path / "models").mkdir()
+    store = FsModelStore(str(tmp_path / "models"))
+    source = HubSource(built.repo_id, repo_type="dataset", endpoint=hub.endpoint)
+    result = ModelStager(source, store, retry_base=0.05).run()
+    assert result["model"]["stable_path"].endswith("datasets/" + built.repo_id)
+    stable = tmp_path / "models" / "datasets" / built.repo_id
+    assert stable.is_symlink()
+    assert (stable / "data" / "train.jsonl").read_bytes() == files["data/train.jsonl"]
