@@ -179,9 +179,11 @@ def test_corrupted_file_on_the_server_is_never_published(hub, mirror_root, cache
 def test_connection_dropped_mid_file_is_retried(hub, mirror_root, cache):
     files = model_files(seed=5)
     built = new_repo(mirror_root, [files])
-    hub.drop_after(built.repo_id + "/resolve/", 512 * 1024, times=1)
+    hub.drop_after("%s/resolve/%s/big.safetensors" % (built.repo_id, built.head), 512 * 1024, times=1)
     result = stage(hub, cache, built.repo_id)
-    assert len(result["model"]["retries"]) == 1
+    assert [r["path"] for r in result["model"]["retries"]] == ["big.safetensors"]
+    assert "failed after" in result["model"]["retries"][0]["error"]
+    assert result["model"]["bytes_transferred"] > total(files)  # the dropped attempt counts too
     assert cache.read_stable(built.repo_id) == files
 
 
