@@ -16,8 +16,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
+import random
 import re
 import threading
+import time
 import traceback
 
 try:
@@ -169,8 +171,11 @@ def validate_repo_id(repo_id):
 class HubSource(object):
     """A repo on a Hub (huggingface.co or a mirror) at some revision."""
 
-    def __init__(self, repo_id, repo_type="model", revision="main", endpoint=None, token=None, timeout=60):
+    def __init__(self, repo_id, repo_type="model", revision="main", endpoint=None, token=None, timeout=60,
+                 retries=3, retry_base=1.0):
         validate_repo_id(repo_id)
+        self.retries = retries
+        self.retry_base = retry_base
         self.repo_id = repo_id
         self.repo_type = repo_type
         self.revision = revision or "main"
@@ -211,13 +216,31 @@ class HubSource(object):
             hint = "check repo_id and repo_type" + ("" if self.token else "; a private repo needs a token")
             return HubError("repo_not_found", "%s not found on %s (%s)" % (where, self.endpoint, hint), path)
         if isinstance(exc, HfHubHTTPError):
-            return HubError("http", "%s: %s" % (where, str(exc).splitlines()[0]), path)
+            status = getattr(getattr(exc, "response", None), "status_code", None) or 0
+            # Throttling and server errors pass; the callers retry 'network' errors.
+            kind = "network" if status == 429 or status >= 500 else "http"
+            return HubError(kind, "%s: %s" % (where, str(exc).splitlines()[0]), path)
         return HubError("network", "%s: cannot reach %s: %s" % (where, self.endpoint, exc), path)
+
+    def _retrying(self, call):
+        """Run a metadata call, again after transient errors (network, 429, 5xx) with jittered backoff."""
+        attempt = 0
+        while True:
+            try:
+                return call()
+            except HubError as exc:
+                if exc.kind != "network" or attempt >= self.retries:
+                    raise
+            attempt += 1
+            time.sleep(self.retry_base * (2 ** (attempt - 1)) * (0.5 + random.random() / 2))
 
     def resolve(self):
         """The commit the revision points at now (no request when the revision is a commit id)."""
         if is_commit(self.revision):
             return self.revision
+        return self._retrying(self._resolve_once)
+
+    def _resolve_once(self):
         self._count()
         try:
             info = self._api.repo_info(self.repo_id, revision=self.revision, repo_type=self.repo_type,
@@ -242,6 +265,9 @@ class HubSource(object):
 
     def list_files(self, commit, allow_patterns=None, ignore_patterns=None):
         """The repo's files at ``commit`` (RemoteFile list, sorted by path), filtered like snapshot_download."""
+        return self._retrying(lambda: self._list_files_once(commit, allow_patterns, ignore_patterns))
+
+    def _list_files_once(self, commit, allow_patterns, ignore_patterns):
         self._count()
         try:
             entries = [

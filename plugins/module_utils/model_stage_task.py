@@ -125,14 +125,15 @@ def run_model_stage(module):
         module.fail_json(msg=missing_required_lib("google-cloud-storage"), exception=traceback.format_exc())
     except GcpCredentialsError as exc:
         module.fail_json(msg=str(exc))
+    retry_base = float(os.environ.get("ACCELCI_RETRY_BASE_SECONDS", "1.0"))
     source = HubSource(params["repo_id"], repo_type=params["repo_type"], revision=params["revision"],
-                       endpoint=params.get("endpoint"), token=params.get("token"), timeout=params["timeout"])
+                       endpoint=params.get("endpoint"), token=params.get("token"), timeout=params["timeout"],
+                       retries=params["retries"], retry_base=retry_base)
     stager = ModelStager(
         source, store,
         allow_patterns=params["allow_patterns"], ignore_patterns=params["ignore_patterns"],
         concurrency=params["concurrency"], retries=params["retries"], prune=params["prune"],
-        prune_grace_hours=params["prune_grace_hours"], check_mode=module.check_mode,
-        retry_base=float(os.environ.get("ACCELCI_RETRY_BASE_SECONDS", "1.0")),
+        prune_grace_hours=params["prune_grace_hours"], check_mode=module.check_mode, retry_base=retry_base,
     )
     try:
         result = stager.run()

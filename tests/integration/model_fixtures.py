@@ -143,7 +143,7 @@ def cache(request, tmp_path, gcs):
 def stage(hub, cache, repo_id, revision="main", token=None, **kwargs):
     """Run the stager once (retry backoff shortened for tests)."""
     kwargs.setdefault("retry_base", 0.05)
-    source = HubSource(repo_id, revision=revision, endpoint=hub.endpoint, token=token, timeout=20)
+    source = HubSource(repo_id, revision=revision, endpoint=hub.endpoint, token=token, timeout=20, retry_base=0.05)
     return ModelStager(source, cache.store, **kwargs).run()
 
 

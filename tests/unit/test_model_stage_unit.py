@@ -386,3 +386,37 @@ def test_empty_selection_is_an_error():
 def test_iso_round_trip():
     now = utc_now().replace(microsecond=0)
     assert model_store.parse_iso(iso(now)) == now
+
+
+class _FlakyApi:
+    """HfApi stand-in: the first calls fail like a dropped connection, then the answer comes."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.calls = 0
+
+    def repo_info(self, repo_id, revision=None, repo_type=None, timeout=None):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("connection reset by peer")
+
+        class Info:
+            sha = "c" * 40
+
+        return Info()
+
+
+def test_metadata_calls_are_retried_after_transient_errors():
+    source = HubSource("org/name", endpoint="http://127.0.0.1:1", retries=2, retry_base=0)
+    source._api = _FlakyApi(failures=2)
+    assert source.resolve() == "c" * 40
+    assert source.requests == 3
+
+
+def test_metadata_calls_give_up_after_the_retries():
+    source = HubSource("org/name", endpoint="http://127.0.0.1:1", retries=1, retry_base=0)
+    source._api = _FlakyApi(failures=5)
+    with pytest.raises(HubError) as err:
+        source.resolve()
+    assert err.value.kind == "network" and "cannot reach" in str(err.value)
+    assert source.requests == 2
