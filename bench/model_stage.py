@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: model_stage vs the naive path of seed 000, on one generated repo of about 2 GB.
 
 Not a test: it prints figures and never passes or fails on time.

@@ -11,13 +11,6 @@ class ModuleDocFragment(object):
     # How every GCP module of this collection authenticates and which endpoint it talks to.
     DOCUMENTATION = r"""
 options:
-  project:
-    description:
-      - The Google Cloud project ID.
-      - Falls back to the E(GCP_PROJECT) or E(GOOGLE_CLOUD_PROJECT) environment variable.
-    type: str
-    required: true
-    version_added: 0.1.0
   auth_kind:
     description:
       - How to authenticate.
@@ -67,7 +60,18 @@ requirements:
 notes:
   - API calls are retried with jittered exponential backoff on HTTP 429 and 5xx, and on GKE's
     C(FAILED_PRECONDITION) "incompatible operation" while another operation runs on the cluster,
-    until O(wait_timeout) (or 300 seconds) has passed.
+    until the module's C(wait_timeout) (or 300 seconds) has passed.
+"""
+
+    PROJECT = r"""
+options:
+  project:
+    description:
+      - The Google Cloud project ID.
+      - Falls back to the E(GCP_PROJECT) or E(GOOGLE_CLOUD_PROJECT) environment variable.
+    type: str
+    required: true
+    version_added: 0.1.0
 """
 
     WAIT = r"""

@@ -90,6 +90,7 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - accelci.runners.gcp
+  - accelci.runners.gcp.PROJECT
   - accelci.runners.gcp.WAIT
 attributes:
   check_mode:

@@ -166,6 +166,7 @@ options:
     version_added: 0.1.0
 extends_documentation_fragment:
   - accelci.runners.gcp
+  - accelci.runners.gcp.PROJECT
 attributes:
   check_mode:
     support: full

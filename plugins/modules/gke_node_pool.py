@@ -28,6 +28,7 @@ author:
   - accelci.runners maintainers (@accelci)
 extends_documentation_fragment:
   - accelci.runners.gcp
+  - accelci.runners.gcp.PROJECT
   - accelci.runners.gcp.WAIT
 attributes:
   check_mode:

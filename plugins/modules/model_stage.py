@@ -26,6 +26,8 @@ description:
     and does not transfer the files that were already complete.
   - Files are transferred concurrently and streamed; staging into GCS needs no local disk for the model.
   - Downloads use plain HTTP on the Hub's resolve URLs, never Xet, so E(HF_HUB_DISABLE_XET) is always honoured.
+extends_documentation_fragment:
+  - accelci.runners.gcp
 author:
   - accelci.runners maintainers (@accelci)
 attributes:
@@ -137,37 +139,6 @@ options:
       - Google Cloud project for the storage client (billing of requests). Falls back to E(GCP_PROJECT) or
         E(GOOGLE_CLOUD_PROJECT). Not needed for a filesystem O(dest).
     type: str
-    version_added: 0.1.0
-  auth_kind:
-    description:
-      - How to authenticate to GCS. V(application) uses Application Default Credentials; V(serviceaccount) reads
-        O(service_account_file) or O(service_account_contents); V(accesstoken) sends O(access_token); V(none)
-        sends nothing and is chosen automatically when O(api_endpoint) is a plain C(http://) URL (an emulator).
-      - Falls back to E(GCP_AUTH_KIND).
-    type: str
-    choices: [application, serviceaccount, accesstoken, none]
-    version_added: 0.1.0
-  service_account_file:
-    description:
-      - Path to a service-account JSON key. Falls back to E(GCP_SERVICE_ACCOUNT_FILE).
-    type: path
-    version_added: 0.1.0
-  service_account_contents:
-    description:
-      - The service-account JSON key itself. Falls back to E(GCP_SERVICE_ACCOUNT_CONTENTS).
-    type: jsonarg
-    version_added: 0.1.0
-  access_token:
-    description:
-      - An OAuth2 access token. Falls back to E(GCP_ACCESS_TOKEN).
-    type: str
-    version_added: 0.1.0
-  scopes:
-    description:
-      - OAuth2 scopes for service-account and default credentials.
-    type: list
-    elements: str
-    default: ['https://www.googleapis.com/auth/cloud-platform']
     version_added: 0.1.0
   api_endpoint:
     description:
