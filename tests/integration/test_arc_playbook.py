@@ -124,7 +124,9 @@ def test_values_are_accepted_by_the_charts_and_match_seed_000(tpu_render):
 def test_plain_manifests_validate(tpu_render):
     render_dir = tpu_render[0]
     manifests = []
-    for path in glob.glob(os.path.join(str(render_dir), "arc", "*", "*.yaml")):
+    paths = glob.glob(os.path.join(str(render_dir), "arc", "*", "*.yaml"))
+    paths += glob.glob(os.path.join(str(render_dir), "_cluster", "namespace-*.yaml"))  # shared with storage
+    for path in paths:
         if "/values/" in path:
             continue
         with open(path) as handle:

@@ -69,12 +69,18 @@ def gke_mutations(gke):
     return [r for r in gke.requests() if r["method"] in MUTATING]
 
 
+def rendered_files(render_dir):
+    """{relative path: file} of the storage role's output: render_dir/storage, and the namespaces it shares with
+    the arc role under render_dir/_cluster."""
+    storage = render_dir / "storage"
+    files = dict((str(p.relative_to(storage)), p) for p in sorted(storage.rglob("*.yaml"))) if storage.exists() else {}
+    files.update((str(p.relative_to(render_dir)), p) for p in sorted(render_dir.glob("_cluster/namespace-*.yaml")))
+    return files
+
+
 def rendered(render_dir):
-    """{relative path: manifest} of everything under render_dir/storage."""
-    root = render_dir / "storage"
-    if not root.exists():
-        return {}
-    return dict((str(p.relative_to(root)), yaml.safe_load(p.read_text())) for p in sorted(root.rglob("*.yaml")))
+    """{relative path: manifest} of the storage role's output (see rendered_files)."""
+    return dict((rel, yaml.safe_load(p.read_text())) for rel, p in rendered_files(render_dir).items())
 
 
 def assert_valid(manifests, version="1.33"):
@@ -166,12 +172,13 @@ def test_gcs_backend_end_to_end_and_backend_switch(tmp_path, gke, gcs):
 
     # The same again: nothing changes, nothing is written.
     gke.clear_requests()
-    before = dict((p, (render_dir / "storage" / p).stat().st_mtime_ns) for p in objects)
+    files = rendered_files(render_dir)
+    before = dict((rel, files[rel].stat().st_mtime_ns) for rel in objects)
     second = run_playbook("playbooks/storage.yml", inventory, env=env)
     assert second.rc == 0, second
     assert second.changed == 0, second
     assert gke_mutations(gke) == []
-    assert dict((p, (render_dir / "storage" / p).stat().st_mtime_ns) for p in objects) == before
+    assert dict((rel, files[rel].stat().st_mtime_ns) for rel in objects) == before
 
     # Another backend is refused while the recorded one is gcs; nothing is touched.
     filestore_inventory = write_inventory(tmp_path / "filestore", estate(
