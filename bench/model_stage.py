@@ -94,14 +94,14 @@ report(seconds=finished - started, download_seconds=downloaded - started, upload
 
 STAGE_CHILD = CHILD_PRELUDE + r"""
 hub, gcs, workdir, concurrency = sys.argv[1:5]
-from ansible_collections.accelci.runners.plugins.module_utils.hf_source import HubSource
-from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelStager
-from ansible_collections.accelci.runners.plugins.module_utils.model_store_gcs import GcsModelStore
-from ansible_collections.accelci.runners.plugins.module_utils.model_stage_task import _widen_connection_pool
+from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import HubSource
+from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import ModelStager
+from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import (
+    GcsModelStore, widen_connection_pool)
 monitor = DiskMonitor(workdir); monitor.start()
 started = time.monotonic()
 client = storage_client(gcs)
-_widen_connection_pool(client, int(concurrency))
+widen_connection_pool(client, int(concurrency))
 source = HubSource(REPO_ID, revision="main", endpoint=hub)
 result = ModelStager(source, GcsModelStore(client, "gs://%%s/staged" %% BUCKET), concurrency=int(concurrency)).run()
 finished = time.monotonic()

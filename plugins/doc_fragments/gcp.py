@@ -61,6 +61,8 @@ notes:
   - API calls are retried with jittered exponential backoff on HTTP 429 and 5xx, and on GKE's
     C(FAILED_PRECONDITION) "incompatible operation" while another operation runs on the cluster,
     until the module's C(wait_timeout) (or 300 seconds) has passed.
+  - A failed task names the option at fault in C(field) when there is one (input errors, credentials), and carries
+    the API's C(status) and C(http_code) for refused calls.
 """
 
     PROJECT = r"""

@@ -18,7 +18,7 @@ options:
         The live object is read first; only the fields given are compared to decide RV(ignore:changed).
       - V(render) writes each object as YAML to
         C(<render_dir>/<subdir>/<namespace or _cluster>/<kind>-<name>.yaml), for GitOps (Argo CD, Flux) or review.
-        Files are written atomically and only when their content differs.
+        Files are written atomically and only when their content differs, in block style with keys sorted.
       - Secrets are never written in render mode; the result carries a note naming the keys to create out of band.
     type: str
     choices: [apply, render]

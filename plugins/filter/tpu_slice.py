@@ -10,7 +10,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.accelci.runners.plugins.module_utils.accelerators import resolve_tpu
+from ansible_collections.accelci.runners.plugins.module_utils.gke.catalog import resolve_tpu
 
 
 def tpu_slice(accelerator, topology, machine_type=None):

@@ -163,7 +163,8 @@ EXAMPLES = r"""
     name: arc
     namespace: arc-systems
     version: 0.14.2
-    node_selector: {cloud.google.com/gke-nodepool: system}
+    # Pinned to the system pool by the label the catalog puts on GKE pools.
+    node_selector: "{{ ({'name': 'system'} | accelci.runners.scheduling_profile).node_selector }}"
     metrics: true
 
 - name: Upgrade it, reinstalling scale sets in the documented order (re-run the scale set tasks afterwards)
@@ -217,9 +218,12 @@ controller:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.accelci.runners.plugins.module_utils.arc_release import arc_argument_spec, run_controller
-from ansible_collections.accelci.runners.plugins.module_utils.helm import helm_argument_spec
-from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery import (
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.arc.controller_manager import run_controller
+from ansible_collections.accelci.runners.plugins.module_utils.arc.defaults import CONTROLLER_NAMESPACE, CONTROLLER_RELEASE
+from ansible_collections.accelci.runners.plugins.module_utils.arc.options import arc_argument_spec
+from ansible_collections.accelci.runners.plugins.module_utils.helm.helm_client import helm_argument_spec
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import (
     KUBERNETES_REQUIRED_IF,
     kubernetes_argument_spec,
 )
@@ -230,8 +234,8 @@ def main():
     argument_spec.update(helm_argument_spec())
     argument_spec.update(arc_argument_spec())
     argument_spec.update(
-        name=dict(type="str", default="arc"),
-        namespace=dict(type="str", default="arc-systems"),
+        name=dict(type="str", default=CONTROLLER_RELEASE),
+        namespace=dict(type="str", default=CONTROLLER_NAMESPACE),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         create_namespace=dict(type="bool", default=False),
         service_account_name=dict(type="str"),
@@ -252,7 +256,11 @@ def main():
         extra_values=dict(type="dict"),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=KUBERNETES_REQUIRED_IF, supports_check_mode=True)
-    module.exit_json(**run_controller(module))
+    try:
+        result = run_controller(module)
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

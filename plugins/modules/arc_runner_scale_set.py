@@ -14,12 +14,15 @@ version_added: 0.1.0
 description:
   - Installs, upgrades or removes one C(gha-runner-scale-set) Helm release, or renders its values and GitOps objects.
     Jobs reach its runners with C(runs-on:) O(name) (or any of O(labels)).
-  - The runner pod is built from the node pool the scale set runs on (O(node_pool)) so requests, node selector and
-    tolerations always match the pool; TPU pools give C(google.com/tpu) = chips per VM, NVIDIA pools
-    C(nvidia.com/gpu), AMD pools (off GKE) C(amd.com/gpu) with the render group. Multi-host TPU pools are refused.
+  - The runner pod is built from the scheduling profile of the node pool the scale set runs on (O(node_pool)), so
+    requests, node selector and tolerations always match the pool; a runner on a TPU pool gets the chips of one VM,
+    on a GPU pool the GPUs of one node, on an AMD pool (off GKE) the GPUs and the render group. Multi-host TPU pools
+    are refused.
   - The model cache published by the storage role (O(model_cache)) is mounted read-only.
-  - GitHub credentials go to a Kubernetes Secret the module writes (or O(existing_secret)); values files only name
-    the Secret. C(controllerServiceAccount) is always set, so rendering works offline and in GitOps.
+  - GitHub credentials go to a Kubernetes Secret the module writes (O(github_secret_name), default
+    C(<name>-github-config)), or O(existing_secret) names one; values files only name the Secret, and render mode
+    never writes it to disk (the result's C(notes) say what to create). C(controllerServiceAccount) is always set,
+    so rendering works offline and in GitOps.
   - Labels reach GitHub only when a scale set is created; a label change is refused unless
     O(recreate_on_label_change=true), which uninstalls and reinstalls the scale set.
   - Everything is validated before anything is touched; the runner pod template is checked against the Kubernetes
@@ -41,7 +44,8 @@ options:
   state:
     description:
       - V(present) installs or upgrades; V(absent) uninstalls (waiting, so finalizers are processed) and removes the
-        objects the module created. An O(existing_secret) is never deleted.
+        objects the scale set owns, its hooks ConfigMap and its default C(<name>-github-config) Secret. A Secret named
+        by O(github_secret_name) or O(existing_secret) is shared and never deleted.
     type: str
     choices: [present, absent]
     default: present
@@ -75,12 +79,17 @@ options:
   existing_secret:
     description:
       - Name of a Secret in O(namespace) that already holds the credentials (keys C(github_token) or
-        C(github_app_id), C(github_app_installation_id), C(github_app_private_key)). The module does not touch it.
+        C(github_app_id), C(github_app_installation_id), C(github_app_private_key)). The module never writes or
+        deletes it.
     type: str
     version_added: 0.1.0
   github_secret_name:
     description:
-      - Name of the Secret the module writes the credentials to. Defaults to C(<name>-github-config).
+      - Name of the Secret the module writes the credentials to, for a Secret several scale sets share (the C(arc)
+        role passes the estate's C(accelci-github) to every scale set; each writes the same content).
+      - Defaults to C(<name>-github-config), a Secret of this scale set alone.
+      - O(state=absent) deletes only that default Secret, never a Secret named by O(github_secret_name) or
+        O(existing_secret) (other scale sets may read it).
     type: str
     version_added: 0.1.0
   labels:
@@ -184,19 +193,17 @@ options:
     version_added: 0.1.0
   node_pool:
     description:
-      - Name of the entry of O(node_pools) the runners run on.
-    type: str
-    version_added: 0.1.0
-  node_pools:
-    description:
-      - The estate's node pools (C(accelci_node_pools)). A GKE entry has C(tpu) (C(accelerator), C(topology),
-        C(machine_type)), C(gpu) (C(type), C(count)) and C(machine_type), or a plain C(machine_type); runners are
-        pinned with C(cloud.google.com/gke-nodepool). An entry off GKE describes the accelerator instead,
-        C(amd_gpu) (C(count), C(render_group), C(resource_name)) or C(nvidia_gpu) (C(count), C(driver_dir)), with
-        C(node_selector) and C(tolerations). C(taints) of any entry become tolerations; C(spot) is reported to jobs.
-    type: list
-    elements: dict
-    default: []
+      - The node pool the runners run on, resolved once by the catalog - the scheduling profile the
+        C(accelci.runners.scheduling_profile) filter returns for an C(accelci_node_pools) entry (or one value of
+        C(accelci_node_pool_profiles), which the cluster role publishes).
+      - Its keys are C(pool), C(kind) (V(cpu), V(tpu), V(nvidia) or V(amd)), C(resource_name), C(count) (per node),
+        C(node_selector), C(tolerations), C(supplemental_groups), C(devices), C(spot), C(gke) and C(details); a
+        mapping with other or missing keys is refused naming O(node_pool).
+      - Requests and limits of C(resource_name), node selector, tolerations and supplemental groups of the runner pod
+        come from it; C(devices) are passed into DinD job containers on GPU pools; C(spot) is exported as
+        C(ACCELCI_SPOT). A multi-host TPU slice (C(details.multi_host)) is refused.
+      - When unset, runners run anywhere in the cluster without an accelerator.
+    type: dict
     version_added: 0.1.0
   model_cache:
     description:
@@ -275,15 +282,16 @@ author:
 """
 
 EXAMPLES = r"""
-- name: TPU v6e-4 runners for seed 000's runs-on label
+- name: TPU v6e-4 runners for seed 000's runs-on label, credentials in the estate's shared Secret
   accelci.runners.arc_runner_scale_set:
     name: arc-runner-v6e-4
     github_config_url: https://github.com/alexshires/sglang-jax
     github_app_id: "{{ vault_github_app_id }}"
     github_app_installation_id: "{{ vault_github_app_installation_id }}"
     github_app_private_key: "{{ vault_github_app_private_key }}"
-    node_pool: tpu-v6e-4
-    node_pools: "{{ accelci_node_pools }}"
+    github_secret_name: accelci-github
+    node_pool: "{{ accelci_node_pools | selectattr('name', 'equalto', 'tpu-v6e-4') | first
+                   | accelci.runners.scheduling_profile }}"
     max_runners: 2
     env: {SGLANG_JAX_IS_IN_CI: "true", JAX_PLATFORMS: tpu}
     resources: {requests: {cpu: "16", memory: 64Gi}, limits: {cpu: "32", memory: 128Gi}}
@@ -291,16 +299,20 @@ EXAMPLES = r"""
     job_policy: {allowed_events: [push, pull_request, workflow_dispatch], deny_fork_pull_requests: true}
     kubernetes_version: "1.33"
 
-- name: Render the same for Flux, credentials in a Secret created out of band
+- name: Render the same for Flux, credentials in a Secret created out of band, pools resolved once
   accelci.runners.arc_runner_scale_set:
     name: arc-runner-v6e-1
     github_config_url: https://github.com/alexshires/sglang-jax
     existing_secret: accelci-github
-    node_pool: tpu-v6e-1
-    node_pools: "{{ accelci_node_pools }}"
+    node_pool: "{{ (accelci_node_pools | accelci.runners.scheduling_profiles)['tpu-v6e-1'] }}"
     max_runners: 4
     delivery: render
     render_dir: rendered
+
+- name: Remove a scale set (its own <name>-github-config Secret goes too; a shared Secret stays)
+  accelci.runners.arc_runner_scale_set:
+    name: arc-runner-v6e-1
+    state: absent
 """
 
 RETURN = r"""
@@ -342,9 +354,19 @@ scale_set:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.accelci.runners.plugins.module_utils.arc_release import arc_argument_spec, run_scale_set
-from ansible_collections.accelci.runners.plugins.module_utils.helm import helm_argument_spec
-from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery import (
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.arc.defaults import (
+    CONTROLLER_NAMESPACE,
+    CONTROLLER_RELEASE,
+    DIND_IMAGE,
+    RUNNER_IMAGE,
+    RUNNERS_NAMESPACE,
+)
+from ansible_collections.accelci.runners.plugins.module_utils.arc.options import arc_argument_spec
+from ansible_collections.accelci.runners.plugins.module_utils.arc.pod_template import CONTAINER_MODES
+from ansible_collections.accelci.runners.plugins.module_utils.arc.scale_set_manager import run_scale_set
+from ansible_collections.accelci.runners.plugins.module_utils.helm.helm_client import helm_argument_spec
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import (
     KUBERNETES_REQUIRED_IF,
     kubernetes_argument_spec,
 )
@@ -356,7 +378,7 @@ def main():
     argument_spec.update(arc_argument_spec())
     argument_spec.update(
         name=dict(type="str", required=True),
-        namespace=dict(type="str", default="arc-runners"),
+        namespace=dict(type="str", default=RUNNERS_NAMESPACE),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         github_config_url=dict(type="str"),
         github_app_id=dict(type="str"),
@@ -370,27 +392,26 @@ def main():
         runner_group=dict(type="str"),
         min_runners=dict(type="int", default=0),
         max_runners=dict(type="int"),
-        container_mode=dict(type="str", choices=["none", "dind", "kubernetes", "kubernetes-novolume"], default="none"),
+        container_mode=dict(type="str", choices=list(CONTAINER_MODES), default="none"),
         work_volume_claim=dict(type="dict"),
         work_dir_size_limit=dict(type="str"),
-        runner_image=dict(type="str", default="ghcr.io/actions/actions-runner:latest"),
-        dind_image=dict(type="str", default="docker:dind"),
+        runner_image=dict(type="str", default=RUNNER_IMAGE),
+        dind_image=dict(type="str", default=DIND_IMAGE),
         dind_mtu=dict(type="int"),
         dind_resources=dict(type="dict"),
         resources=dict(type="dict"),
         env=dict(type="dict", default={}),
         pod_template=dict(type="dict"),
         service_account=dict(type="str"),
-        node_pool=dict(type="str"),
-        node_pools=dict(type="list", elements="dict", default=[]),
+        node_pool=dict(type="dict"),
         model_cache=dict(type="dict"),
         gcsfuse=dict(type="dict"),
         job_policy=dict(type="dict", default={}),
         listener_node_selector=dict(type="dict"),
         listener_tolerations=dict(type="list", elements="dict"),
         spot_termination_grace_seconds=dict(type="int"),
-        controller_release=dict(type="str", default="arc"),
-        controller_namespace=dict(type="str", default="arc-systems"),
+        controller_release=dict(type="str", default=CONTROLLER_RELEASE),
+        controller_namespace=dict(type="str", default=CONTROLLER_NAMESPACE),
         controller_service_account=dict(type="str"),
         extra_values=dict(type="dict"),
     )
@@ -402,7 +423,11 @@ def main():
         required_together=[("github_app_id", "github_app_installation_id", "github_app_private_key")],
         supports_check_mode=True,
     )
-    module.exit_json(**run_scale_set(module))
+    try:
+        result = run_scale_set(module)
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

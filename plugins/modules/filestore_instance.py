@@ -164,8 +164,9 @@ changes:
   elements: str
 """
 
-from ansible_collections.accelci.runners.plugins.module_utils.filestore_spec import FilestoreManager
-from ansible_collections.accelci.runners.plugins.module_utils.gcp import GcpModule
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.storage.filestore_manager import FilestoreManager
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import GcpModule
 
 
 def main():
@@ -188,7 +189,10 @@ def main():
         wait_timeout=dict(type="int", default=1800),
     )
     module = GcpModule("filestore", argument_spec, supports_check_mode=True)
-    result = FilestoreManager(module).run()
+    try:
+        result = FilestoreManager(module).run()
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
     if not module._diff:
         result.pop("diff", None)
     module.exit_json(**result)

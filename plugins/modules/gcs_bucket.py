@@ -21,6 +21,9 @@ description:
   - Settings left unset are not managed on an existing bucket, except uniform bucket-level access and public access
     prevention, which default to on and enforced.
   - Every option is checked before the first API call.
+  - A plain C(http://) O(api_endpoint) (or E(STORAGE_EMULATOR_HOST)) is taken for a local fake-gcs-server, which
+    has no IAM and keeps only a bucket's name and versioning. Against it the IAM bindings and the other settings are
+    not applied; the module says so in a warning and in RV(not_applied) and RV(iam_bindings_not_applied).
 options:
   name:
     description:
@@ -110,8 +113,8 @@ options:
   readers:
     description:
       - IAM principals that get O(reader_role), for example the runners' Kubernetes ServiceAccount under workload
-        identity federation,
-        C(principal://iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/PROJECT.svc.id.goog/subject/ns/NS/sa/KSA).
+        identity federation (a C(principal://) member, which the P(accelci.runners.workload_identity_principal#filter)
+        filter builds).
       - They are removed from O(writer_role) if they were in it.
     type: list
     elements: str
@@ -156,14 +159,6 @@ options:
     type: int
     default: 300
     version_added: 0.1.0
-  emulator:
-    description:
-      - The endpoint is a local fake-gcs-server (O(api_endpoint) must be a plain C(http://) URL).
-        It has no IAM and keeps only a bucket's name and versioning, so IAM bindings and the other settings are
-        not applied; the module says so in a warning and in RV(not_applied). Never set it against Cloud Storage.
-    type: bool
-    default: false
-    version_added: 0.1.0
 extends_documentation_fragment:
   - accelci.runners.gcp
   - accelci.runners.gcp.PROJECT
@@ -191,7 +186,7 @@ EXAMPLES = r"""
     abort_incomplete_uploads_days: 1
     labels: {accelci-model-cache: gcs}
     readers:
-      - principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/my-project.svc.id.goog/subject/ns/arc-runners/sa/arc-runner
+      - "{{ 'arc-runner' | accelci.runners.workload_identity_principal('arc-runners', 'my-project', '123456789012') }}"
     writers:
       - serviceAccount:model-stager@my-project.iam.gserviceaccount.com
     iam_exclusive: true
@@ -241,9 +236,8 @@ bucket:
       description: "Unconditional IAM bindings as C({role: [members]}); conditional ones under C(_conditional)."
       type: dict
       sample:
-        roles/storage.objectViewer:
-          - "principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/\
-            my-project.svc.id.goog/subject/ns/arc-runners/sa/arc-runner"
+        roles/storage.objectUser:
+          - serviceAccount:model-stager@my-project.iam.gserviceaccount.com
 changes:
   description: The settings that changed (or would change).
   returned: always
@@ -251,22 +245,21 @@ changes:
   elements: str
   sample: [labels, iam_bindings]
 not_applied:
-  description: Settings not applied because O(emulator=true).
-  returned: when emulator is true
+  description: Settings not applied because the endpoint is a local fake-gcs-server (a plain C(http://) URL).
+  returned: when O(api_endpoint) is a plain http:// URL
   type: list
   elements: str
 iam_bindings_not_applied:
-  description: "The bindings that would be set on Cloud Storage, C({role: [members]}), not applied because O(emulator=true)."
-  returned: when emulator is true
+  description: "The bindings that would be set on Cloud Storage, C({role: [members]}), not applied because the endpoint is a
+    local fake-gcs-server."
+  returned: when O(api_endpoint) is a plain http:// URL
   type: dict
 """
 
-from ansible_collections.accelci.runners.plugins.module_utils.gcp import GcpModule
-from ansible_collections.accelci.runners.plugins.module_utils.gcs_bucket_spec import (
-    READER_ROLE,
-    WRITER_ROLE,
-    GcsBucketManager,
-)
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import GcpModule
+from ansible_collections.accelci.runners.plugins.module_utils.storage.bucket import READER_ROLE, WRITER_ROLE
+from ansible_collections.accelci.runners.plugins.module_utils.storage.bucket_manager import GcsBucketManager
 
 
 def main():
@@ -292,10 +285,12 @@ def main():
         iam_exclusive=dict(type="bool", default=False),
         delete_objects=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
-        emulator=dict(type="bool", default=False),
     )
     module = GcpModule("storage", argument_spec, supports_check_mode=True)
-    result = GcsBucketManager(module).run()
+    try:
+        result = GcsBucketManager(module).run()
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
     for warning in result.pop("warnings", []):
         module.warn(warning)
     if not module._diff:

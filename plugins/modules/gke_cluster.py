@@ -200,58 +200,22 @@ retries:
   elements: dict
 """
 
-from ansible_collections.accelci.runners.plugins.module_utils.gcp import GcpModule
-from ansible_collections.accelci.runners.plugins.module_utils.gke_cluster_manager import ClusterManager
-from ansible_collections.accelci.runners.plugins.module_utils.gke_cluster_spec import (
-    system_pool_params,
-    validate_cluster,
-)
-from ansible_collections.accelci.runners.plugins.module_utils.gke_node_pool_spec import (
-    NodePoolSpecError,
-    validate_node_pool,
-)
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import GcpModule
+from ansible_collections.accelci.runners.plugins.module_utils.gke.cluster_manager import ClusterManager
+from ansible_collections.accelci.runners.plugins.module_utils.gke.options import cluster_argument_spec
 
 
 def main():
-    argument_spec = dict(
-        name=dict(type="str", required=True),
-        location=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        allow_create=dict(type="bool", default=True),
-        release_channel=dict(type="str", choices=["rapid", "regular", "stable", "extended", "none"]),
-        kubernetes_version=dict(type="str"),
-        workload_identity=dict(type="bool"),
-        addons=dict(type="dict", options=dict(
-            gcs_fuse_csi_driver=dict(type="bool"),
-            filestore_csi_driver=dict(type="bool"),
-        )),
-        labels=dict(type="dict"),
-        network=dict(type="str"),
-        subnetwork=dict(type="str"),
-        system_pool=dict(type="dict", options=dict(
-            name=dict(type="str", default="system"),
-            machine_type=dict(type="str", default="e2-standard-4"),
-            min_nodes=dict(type="int", default=1),
-            max_nodes=dict(type="int", default=3),
-            spot=dict(type="bool", default=False),
-            disk_size_gb=dict(type="int"),
-            disk_type=dict(type="str"),
-            labels=dict(type="dict"),
-            workload_metadata_mode=dict(type="str", choices=["GKE_METADATA", "GCE_METADATA"]),
-            recreate=dict(type="bool", default=False),
-        )),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-    )
-    module = GcpModule("container", argument_spec, supports_check_mode=True)
-    try:
-        validate_cluster(module.params)
-        if module.params["state"] == "present":
-            validate_node_pool(system_pool_params(module.params))
-    except NodePoolSpecError as exc:
-        module.fail_json(msg=str(exc))
+    module = GcpModule("container", cluster_argument_spec(), supports_check_mode=True)
     manager = ClusterManager(module)
-    result = manager.remove() if module.params["state"] == "absent" else manager.converge()
+    try:
+        result = manager.run()
+    except AccelciError as exc:
+        failure = exc.fail_json_kwargs()
+        failure.setdefault("operations", manager.ops.operations)
+        failure.setdefault("retries", module.retry_log)
+        module.fail_json(**failure)
     module.exit_json(operations=manager.ops.operations, retries=module.retry_log, **result)
 
 

@@ -23,7 +23,10 @@ description:
     has for it (UpdateNodePool, setAutoscaling, setSize, setManagement). Fields that GKE can only set at creation
     fail with a message listing them, unless O(recreate=true).
   - Invalid input (unknown accelerator, a topology the generation does not have, a machine type that does not carry
-    the GPU, min above max, multi-host counts that are not whole slices, bad names) fails before any API call.
+    the GPU, min above max, multi-host counts that are not whole slices, bad names) fails before any API call, with
+    the option at fault in C(field).
+  - A TPU generation newer than the cluster (7x needs GKE 1.34.0-gke.2201000) is refused before the create request;
+    the cluster is read for its version only for such a generation.
 author:
   - accelci.runners maintainers (@accelci)
 extends_documentation_fragment:
@@ -228,9 +231,19 @@ options:
     elements: str
     version_added: 0.1.0
   workload_metadata_mode:
-    description: V(GKE_METADATA) for workload identity (needed by GCS FUSE), V(GCE_METADATA) otherwise.
+    description:
+      - V(GKE_METADATA) for workload identity (needed by GCS FUSE), V(GCE_METADATA) otherwise.
+      - When unset, V(GKE_METADATA) if O(cluster_workload_identity=true), else GKE's default.
     type: str
     choices: [GKE_METADATA, GCE_METADATA]
+    version_added: 0.1.0
+  cluster_workload_identity:
+    description:
+      - Whether the cluster has workload identity. A pool of such a cluster gets O(workload_metadata_mode=GKE_METADATA)
+        unless O(workload_metadata_mode) says otherwise, so its pods reach workload identity (GCS FUSE needs it).
+      - The cluster role passes the cluster's C(workload_identity) here.
+    type: bool
+    default: false
     version_added: 0.1.0
   auto_repair:
     description: Node auto-repair.
@@ -332,39 +345,23 @@ retries:
   elements: dict
 """
 
-from ansible_collections.accelci.runners.plugins.module_utils.gcp import GcpModule
-from ansible_collections.accelci.runners.plugins.module_utils.gke_node_pool_manager import NodePoolManager
-from ansible_collections.accelci.runners.plugins.module_utils.gke_node_pool_spec import (
-    NodePoolSpecError,
-    validate_name,
-    validate_node_pool,
-)
-from ansible_collections.accelci.runners.plugins.module_utils.gke_options import node_pool_argument_spec
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import GcpModule
+from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool_manager import NodePoolManager
+from ansible_collections.accelci.runners.plugins.module_utils.gke.options import node_pool_argument_spec
 
 
 def main():
-    argument_spec = node_pool_argument_spec()
-    argument_spec.update(
-        cluster=dict(type="str", required=True),
-        location=dict(type="str", required=True),
-        state=dict(type="str", choices=["present", "absent"], default="present"),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=1800),
-    )
-    module = GcpModule("container", argument_spec, supports_check_mode=True,
+    module = GcpModule("container", node_pool_argument_spec(), supports_check_mode=True,
                        mutually_exclusive=[("tpu", "gpu")])
     manager = NodePoolManager(module)
     try:
-        validate_name("name", module.params["name"])
-        validate_name("cluster", module.params["cluster"])
-        if module.params["state"] == "present":
-            kind, shape, machine_type = validate_node_pool(module.params)
-    except NodePoolSpecError as exc:
-        module.fail_json(msg=str(exc))
-    if module.params["state"] == "absent":
-        result = manager.remove()
-    else:
-        result = manager.converge(kind, shape, machine_type)
+        result = manager.run()
+    except AccelciError as exc:
+        failure = exc.fail_json_kwargs()
+        failure.setdefault("operations", manager.ops.operations)
+        failure.setdefault("retries", module.retry_log)
+        module.fail_json(**failure)
     module.exit_json(operations=manager.ops.operations, retries=module.retry_log, **result)
 
 

@@ -79,7 +79,8 @@ object:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery import (
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import (
     KUBERNETES_REQUIRED_IF,
     K8sDelivery,
     kubernetes_argument_spec,
@@ -97,8 +98,11 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=KUBERNETES_REQUIRED_IF, supports_check_mode=True)
     params = module.params
-    found = K8sDelivery(module).read(params["api_version"], params["kind"], params["name"], params.get("namespace"),
-                                     render_subdir=params["render_subdir"])
+    try:
+        found = K8sDelivery(module).read(params["api_version"], params["kind"], params["name"],
+                                         params.get("namespace"), render_subdir=params["render_subdir"])
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
     module.exit_json(changed=False, exists=found is not None, object=found)
 
 

@@ -118,7 +118,8 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery import (
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import (
     KUBERNETES_REQUIRED_IF,
     kubernetes_argument_spec,
     run_k8s_objects,
@@ -133,7 +134,11 @@ def main():
         render_subdir=dict(type="str", default=""),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=KUBERNETES_REQUIRED_IF, supports_check_mode=True)
-    module.exit_json(**run_k8s_objects(module))
+    try:
+        result = run_k8s_objects(module)
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

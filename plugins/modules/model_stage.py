@@ -285,7 +285,8 @@ model:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.accelci.runners.plugins.module_utils.model_stage_task import (
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import (
     model_stage_argument_spec,
     run_model_stage,
 )
@@ -293,7 +294,11 @@ from ansible_collections.accelci.runners.plugins.module_utils.model_stage_task i
 
 def main():
     module = AnsibleModule(argument_spec=model_stage_argument_spec(), supports_check_mode=True)
-    run_model_stage(module)
+    try:
+        result = run_model_stage(module)
+    except AccelciError as exc:
+        module.fail_json(**exc.fail_json_kwargs())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

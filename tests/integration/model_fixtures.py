@@ -12,10 +12,11 @@ import pytest
 from tests.emulators.fake_gcs import FakeGcs
 from tests.emulators.hub import OlahHub, build_repo
 
-from ansible_collections.accelci.runners.plugins.module_utils.hf_source import HubSource
-from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelLayout, ModelStager
-from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
-from ansible_collections.accelci.runners.plugins.module_utils.model_store_gcs import GcsModelStore
+from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import HubSource
+from ansible_collections.accelci.runners.plugins.module_utils.models.layout import ModelLayout
+from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import ModelStager
+from ansible_collections.accelci.runners.plugins.module_utils.models.fs_store_client import FsModelStore
+from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import GcsModelStore
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUCKET = "accelci-test-models"
@@ -155,7 +156,7 @@ def run_playbook(playbook, inventory_vars, tmp_path, env=None, extra_args=()):
     inventory.write_text(json.dumps({"all": {"hosts": {"localhost": host}}}))
     full_env = dict(os.environ)
     full_env.update({"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
-                     "ANSIBLE_FORCE_COLOR": "0", "ACCELCI_RETRY_BASE_SECONDS": "0.05"})
+                     "ANSIBLE_FORCE_COLOR": "0"})
     for name in ("HF_TOKEN", "HF_ENDPOINT", "STORAGE_EMULATOR_HOST"):
         full_env.pop(name, None)
     full_env.update(env or {})

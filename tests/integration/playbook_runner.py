@@ -47,8 +47,6 @@ def run_playbook(playbook, inventory, env=None, extra_args=(), extra_vars=None, 
         "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
-        # Retries in tests back off from 50 ms instead of 1 s; the policy is the same.
-        "ACCELCI_RETRY_BASE_SECONDS": "0.05",
     })
     full_env.update(env or {})
     argv = [ANSIBLE_PLAYBOOK, "-i", str(inventory), os.path.join(ROOT, playbook)] + list(extra_args)

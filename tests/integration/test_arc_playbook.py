@@ -11,7 +11,7 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.accelci.runners.plugins.module_utils.k8s_delivery import validate_manifests
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.validation import validate_manifests
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def run_playbook(inventory, render_dir, *extra, env=None):
 
 
 def recap_changed(output):
-    line = next(l for l in output.splitlines() if l.startswith("localhost") and "changed=" in l)
+    line = next(text for text in output.splitlines() if text.startswith("localhost") and "changed=" in text)
     return int(line.split("changed=")[1].split()[0])
 
 
@@ -169,3 +169,69 @@ def test_sandbox_and_rocm_estates(tmp_path):
     ars = next(d for d in docs if d["kind"] == "AutoscalingRunnerSet")
     assert ars["spec"]["githubConfigSecret"] == "pytorch-secret"
     assert ars["spec"]["template"]["spec"]["securityContext"]["supplementalGroups"] == [110]
+
+
+def estate_inventory(tmp_path, **variables):
+    """A one-host inventory rendering an estate of two pools (one multi-host) and the given variables."""
+    estate = {"accelci_k8s_delivery": "render", "accelci_kubernetes_version": "1.33",
+              "accelci_github": {"config_url": "https://github.com/o/r"},
+              "accelci_node_pools": [{"name": "tpu-v6e-1", "tpu": {"accelerator": "v6e", "topology": "1x1"}},
+                                     {"name": "gpu-l4", "gpu": {"type": "nvidia-l4", "count": 1},
+                                      "machine_type": "g2-standard-8"}],
+              "accelci_scale_sets": [{"name": "v6e-1", "node_pool": "tpu-v6e-1", "max_runners": 2}]}
+    estate.update(variables)
+    inventory = tmp_path / "inventory"
+    (inventory / "group_vars").mkdir(parents=True)
+    (inventory / "hosts.yml").write_text("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+                                         "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n")
+    (inventory / "group_vars" / "all.yml").write_text(json.dumps(estate))
+    return str(inventory)
+
+
+def run_custom(inventory, playbook, render_dir, *extra):
+    environ = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                   PATH=os.path.dirname(HELM) + os.pathsep + os.environ["PATH"])
+    argv = [PLAYBOOK, "-i", inventory, playbook, "-e", "accelci_render_dir=%s" % render_dir] + list(extra)
+    return subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_preflight_names_the_scale_set_and_the_pools_and_keeps_runner_counts_apart(tmp_path):
+    arc = os.path.join(ROOT, "playbooks", "arc.yml")
+    unknown = estate_inventory(tmp_path / "a", accelci_scale_sets=[{"name": "v7", "node_pool": "tpu-v7"}])
+    proc = run_custom(unknown, arc, tmp_path / "ra")
+    assert proc.returncode != 0
+    assert "scale set v7: node_pool tpu-v7 is not a node pool of this estate; known pools: tpu-v6e-1, gpu-l4" \
+        in proc.stdout
+    counts = estate_inventory(tmp_path / "b", accelci_scale_sets=[
+        {"name": "v6e-1", "node_pool": "tpu-v6e-1", "min_runners": 3, "max_runners": 2}])
+    proc = run_custom(counts, arc, tmp_path / "rb")
+    assert proc.returncode != 0
+    assert "scale set v6e-1: min_runners (3) is greater than max_runners (2)" in proc.stdout
+    assert "node_pool" not in proc.stdout.split("min_runners (3)")[0].splitlines()[-1]
+
+
+def test_published_pool_profiles_are_used_as_they_are(tmp_path):
+    # accelci_node_pool_profiles (published by the cluster role) wins over resolving accelci_node_pools again.
+    profile = {"pool": "tpu-v6e-1", "kind": "tpu", "resource_name": "google.com/tpu", "count": 1,
+               "node_selector": {"published": "yes"}, "tolerations": [], "supplemental_groups": [], "devices": [],
+               "spot": False, "gke": True, "details": {"multi_host": False}}
+    inventory = estate_inventory(tmp_path, accelci_node_pool_profiles={"tpu-v6e-1": profile}, accelci_node_pools=[])
+    proc = run_custom(inventory, os.path.join(ROOT, "playbooks", "arc.yml"), tmp_path / "r")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with open(os.path.join(str(tmp_path / "r"), "arc", "values", "v6e-1.yaml")) as handle:
+        values = yaml.safe_load(handle)
+    assert values["template"]["spec"]["nodeSelector"] == {"published": "yes"}
+    assert values["githubConfigSecret"] == "accelci-github"
+
+
+def test_namespaces_entry_point_is_self_contained(tmp_path):
+    playbook = tmp_path / "namespaces.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                        "    - ansible.builtin.include_role:\n        name: accelci.runners.arc\n"
+                        "        tasks_from: namespaces\n")
+    inventory = estate_inventory(tmp_path, accelci_arc={"runners_namespace": "ci-runners"}, accelci_scale_sets=[
+        {"name": "v6e-1", "node_pool": "tpu-v6e-1", "namespace": "team-a"}])
+    proc = run_custom(inventory, str(playbook), tmp_path / "r")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert sorted(os.listdir(os.path.join(str(tmp_path / "r"), "_cluster"))) == [
+        "namespace-arc-systems.yaml", "namespace-ci-runners.yaml", "namespace-team-a.yaml"]

@@ -81,8 +81,8 @@ def test_apply_then_apply_again_is_unchanged_with_one_read_per_resource(tmp_path
     # GPU: driver installation always explicit (LATEST is enum 3... any integer, but present).
     driver = by_name["gpu-l4"]["config"]["accelerators"][0]["gpuDriverInstallationConfig"]
     assert "gpuDriverVersion" in driver
-    # Workload identity cluster: pools get GKE_METADATA.
-    assert by_name["tpu-v6e-4"]["config"]["workloadMetadataConfig"]["mode"] == 2
+    # Workload identity cluster: pools get GKE_METADATA (enum 2), through gke_node_pool's cluster_workload_identity.
+    assert all(pool["config"]["workloadMetadataConfig"]["mode"] == 2 for pool in by_name.values())
     # Zero values are omitted by the client, as the real API expects: minNodeCount 0 is not sent.
     assert "minNodeCount" not in by_name["tpu-v6e-1"]["autoscaling"]
 
@@ -169,12 +169,12 @@ INVALID = [
     ({"name": "not-whole", "tpu": {"accelerator": "v6e", "topology": "4x4"},
       "autoscaling": {"min_nodes": 0, "max_nodes": 6}},
      "autoscaling.max_nodes: 6 does not fit a v6e 4x4 slice, which scales as one unit of 4 nodes"),
-    ({"name": "Bad_Name", "machine_type": "e2-standard-4"}, "name 'Bad_Name' is not a valid GKE name"),
-    ({"name": "no-shape"}, "one of tpu, gpu or machine_type is required"),
+    ({"name": "Bad_Name", "machine_type": "e2-standard-4"}, "name: 'Bad_Name' is not a valid GKE name"),
+    ({"name": "no-shape"}, "machine_type: one of tpu, gpu or machine_type is required"),
     ({"name": "flex-spot", "machine_type": "e2-standard-4", "flex_start": True, "spot": True,
-      "autoscaling": {"min_nodes": 0, "max_nodes": 2}}, "flex_start and spot exclude each other"),
+      "autoscaling": {"min_nodes": 0, "max_nodes": 2}}, "spot: flex_start and spot exclude each other"),
     ({"name": "tpu7x", "tpu": {"accelerator": "7x", "topology": "2x2x2"}},
-     "placement_policy_name is required for a multi-host 7x slice"),
+     "placement_policy_name: is required for a multi-host 7x slice"),
     ({"name": "bad-share", "machine_type": "n1-standard-4",
       "gpu": {"type": "nvidia-tesla-t4", "sharing": {"strategy": "TIME_SHARING", "max_shared_clients": 99}}},
      "gpu.sharing.max_shared_clients"),
@@ -187,7 +187,82 @@ def test_invalid_inputs_are_refused_before_any_request(tmp_path, emulator):
     for (case, message), result in zip(INVALID, results):
         assert result.get("failed"), (case, result)
         assert message in result["msg"], (case, result["msg"])
+        # Every input error names the option at fault, and the message starts with it.
+        assert result["msg"].startswith(result["field"] + ": "), (case, result)
     assert emulator.requests() == []
+
+
+def test_a_tpu_generation_newer_than_the_cluster_is_refused_before_the_create(tmp_path, emulator):
+    assert converge(tmp_path, emulator).rc == 0  # the emulator's default version, 1.33.5-gke.1162000
+    emulator.clear_requests()
+    pool = {"name": "tpu7x-1", "tpu": {"accelerator": "7x", "topology": "2x2x1"},
+            "autoscaling": {"min_nodes": 0, "max_nodes": 2}}
+    refused, planned = cases_run(tmp_path, emulator, [pool, dict(pool, name="tpu-v6e-9", tpu={
+        "accelerator": "v6e", "topology": "2x2"})])
+    assert refused.get("failed")
+    assert refused["field"] == "tpu.accelerator"
+    assert refused["msg"].startswith("tpu.accelerator: 7x needs GKE 1.34.0-gke.2201000 or later, and the cluster "
+                                     "runs 1.33.5-gke.1162000; accepted: upgrade the cluster")
+    assert (refused["min_gke_version"], refused["cluster_version"]) == ("1.34.0-gke.2201000", "1.33.5-gke.1162000")
+    # One extra read, for the pool that has a minimum version only; no create request.
+    log = [(r["method"], r["path"]) for r in emulator.requests()]
+    assert log.count(("GET", CLUSTER_PATH)) == 1
+    assert not planned.get("failed") and planned["changed"]
+    assert ("POST", CLUSTER_PATH + "/nodePools") in log
+    assert not [body for body in request_bodies(emulator, "POST", "/nodePools")
+                if body["nodePool"]["name"] == "tpu7x-1"]
+
+
+def test_a_tpu_generation_is_created_on_a_cluster_recent_enough(tmp_path, emulator):
+    variables = estate(accelci_node_pools=[{"name": "tpu7x-1", "tpu": {"accelerator": "7x", "topology": "2x2x1"},
+                                            "autoscaling": {"min_nodes": 0, "max_nodes": 2}}])
+    variables["accelci_cluster"]["kubernetes_version"] = "1.34.1-gke.1431000"
+    run = converge(tmp_path, emulator, variables)
+    assert run.rc == 0, run
+    created = request_bodies(emulator, "POST", "/nodePools")
+    assert [body["nodePool"]["config"]["machineType"] for body in created] == ["tpu7x-standard-4t"]
+
+
+def test_role_errors_name_the_inventory_variable(tmp_path, emulator):
+    variables = estate()
+    variables["accelci_node_pools"][1]["tpu"]["topology"] = "3x3"
+    run = converge(tmp_path, emulator, variables)
+    assert run.rc != 0
+    assert "accelci_node_pools[tpu-v6e-4].tpu: tpu.topology: v6e has no topology 3x3" in run.stdout, run
+    assert emulator.requests() == []
+
+    variables = estate()
+    variables["accelci_node_pools"].append({"name": "gpu-l4", "machine_type": "e2-standard-4"})
+    run = converge(tmp_path, emulator, variables)
+    assert run.rc != 0
+    assert "accelci_node_pools names must be given and unique" in run.stdout, run
+    assert "cluster_node_pools" not in run.stdout
+    assert emulator.requests() == []
+
+
+def test_preflight_publishes_every_pool_profile(tmp_path, emulator):
+    variables = estate()
+    variables["accelci_node_pools"].append({"name": "mi300", "amd_gpu": {"count": 2}, "node_selector": {"amd": "yes"}})
+    results_file = tmp_path / "profiles.json"
+    run = run_playbook("tests/integration/playbooks/cluster_profiles.yml", write_inventory(tmp_path, variables),
+                       env={"ACCELCI_GKE_API_ENDPOINT": emulator.url}, extra_vars={"results_file": str(results_file)})
+    assert run.rc == 0, run
+    profiles = json.loads(results_file.read_text())
+    assert sorted(profiles) == ["gpu-l4", "mi300", "tpu-v5e-16", "tpu-v6e-1", "tpu-v6e-4"]
+    assert profiles["tpu-v6e-4"]["kind"] == "tpu" and profiles["tpu-v6e-4"]["count"] == 4
+    assert profiles["tpu-v5e-16"]["details"]["vms"] == 4
+    assert profiles["gpu-l4"]["kind"] == "nvidia" and profiles["gpu-l4"]["gke"] is True
+    assert profiles["mi300"]["gke"] is False
+    assert emulator.requests() == []
+
+
+def test_pools_off_gke_are_not_created(tmp_path, emulator):
+    variables = estate()
+    variables["accelci_node_pools"].append({"name": "mi300", "amd_gpu": {"count": 2}, "node_selector": {"amd": "yes"}})
+    run = converge(tmp_path, emulator, variables)
+    assert run.rc == 0, run
+    names = [body["nodePool"]["name"] for body in request_bodies(emulator, "POST", "/nodePools")]
+    assert sorted(names) == ["gpu-l4", "tpu-v5e-16", "tpu-v6e-1", "tpu-v6e-4"]
 
 
 def test_faults_are_survived_or_reported(tmp_path, emulator):

@@ -30,9 +30,10 @@ hub = model_fixtures.hub
 gcs = model_fixtures.gcs
 cache = model_fixtures.cache
 
-from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelLayout, StageError
-from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
-from ansible_collections.accelci.runners.plugins.module_utils.model_store_gcs import GcsModelStore
+from ansible_collections.accelci.runners.plugins.module_utils.models.errors import StageError
+from ansible_collections.accelci.runners.plugins.module_utils.models.layout import ModelLayout
+from ansible_collections.accelci.runners.plugins.module_utils.models.fs_store_client import FsModelStore
+from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import GcsModelStore
 
 
 def total(files):
@@ -207,16 +208,16 @@ KILL_SCRIPT = textwrap.dedent("""
     import sys
     sys.path[:0] = [%(root)r, %(collections)r]
     from tests.integration.model_fixtures import CacheView
-    from ansible_collections.accelci.runners.plugins.module_utils.hf_source import HubSource
-    from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelStager
+    from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import HubSource
+    from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import ModelStager
     kind, endpoint, repo_id, dest, gcs_endpoint = sys.argv[1:6]
     if kind == "fs":
-        from ansible_collections.accelci.runners.plugins.module_utils.model_store_fs import FsModelStore
+        from ansible_collections.accelci.runners.plugins.module_utils.models.fs_store_client import FsModelStore
         store = FsModelStore(dest)
     else:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
-        from ansible_collections.accelci.runners.plugins.module_utils.model_store_gcs import GcsModelStore
+        from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import GcsModelStore
         client = storage.Client(project="p", credentials=AnonymousCredentials(),
                                 client_options={"api_endpoint": gcs_endpoint})
         store = GcsModelStore(client, dest)
@@ -438,7 +439,7 @@ def test_stage_through_a_cdn_redirect(mirror_root, tmp_path):
 
 def test_large_files_compose_in_a_tree_and_leave_no_parts(hub, mirror_root, gcs, monkeypatch):
     """Composite uploads: many parts (more than one compose request takes), verified crc32c, parts removed."""
-    from ansible_collections.accelci.runners.plugins.module_utils import model_store_gcs
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client as model_store_gcs
 
     monkeypatch.setattr(model_store_gcs, "PART_SIZE", 256 * 1024)
     monkeypatch.setattr(model_store_gcs, "MAX_COMPOSE", 4)
@@ -465,7 +466,7 @@ def test_large_files_compose_in_a_tree_and_leave_no_parts(hub, mirror_root, gcs,
 
 
 def test_resumable_uploads_finalize_only_verified_files(hub, mirror_root, gcs, monkeypatch):
-    from ansible_collections.accelci.runners.plugins.module_utils import model_store_gcs
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client as model_store_gcs
 
     monkeypatch.setattr(model_store_gcs, "UPLOAD_CHUNK", 1024 * 1024)  # several chunks per file
     files = model_files(seed=14)
@@ -483,8 +484,8 @@ def test_resumable_uploads_finalize_only_verified_files(hub, mirror_root, gcs, m
 
 
 def test_dataset_repo_is_published_under_datasets(hub, mirror_root, tmp_path):
-    from ansible_collections.accelci.runners.plugins.module_utils.hf_source import HubSource
-    from ansible_collections.accelci.runners.plugins.module_utils.model_store import ModelStager
+    from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import HubSource
+    from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import ModelStager
 
     files = {"data/train.jsonl": b'{"x": 1}\n' * 100, "README.md": b"# data\n"}
     built = build_repo(mirror_root, "acme/ds-%s" % os.path.basename(str(tmp_path))[-8:], [files], repo_type="dataset")

@@ -130,12 +130,16 @@ def test_gcs_backend_end_to_end_and_backend_switch(tmp_path, gke, gcs):
                       sort_keys=True) in first.stderr + first.stdout
 
     objects = rendered(render_dir)
-    assert sorted(objects) == ["_cluster/namespace-arc-runners.yaml", "arc-runners/configmap-accelci-model-cache.yaml",
+    # The namespaces come from the arc role's namespaces entry point (their one owner): ARC's controller and runner
+    # namespaces, the same objects the arc role renders.
+    assert sorted(objects) == ["_cluster/namespace-arc-runners.yaml", "_cluster/namespace-arc-systems.yaml",
+                               "arc-runners/configmap-accelci-model-cache.yaml",
                                "arc-runners/serviceaccount-arc-runner.yaml"]
     assert_valid(objects.values())
-    assert objects["_cluster/namespace-arc-runners.yaml"] == {
-        "apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": "arc-runners", "labels": {"app.kubernetes.io/managed-by": "accelci-runners"}}}
+    for namespace in ("arc-runners", "arc-systems"):
+        assert objects["_cluster/namespace-%s.yaml" % namespace] == {
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {"app.kubernetes.io/managed-by": "accelci-runners"}}}
     assert objects["arc-runners/serviceaccount-arc-runner.yaml"] == {
         "apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
         "metadata": {"name": "arc-runner", "namespace": "arc-runners",

@@ -15,6 +15,8 @@ pytestmark = pytest.mark.integration
 
 OBJECTS = recorded("k8s_storage_objects.json")
 NS = "/api/v1/namespaces/arc-runners"
+# ARC's controller namespace: the storage role delivers ARC's namespaces through the arc role, their one owner.
+CONTROLLER_NS = "/api/v1/namespaces/arc-systems"
 SA = NS + "/serviceaccounts/arc-runner"
 CM = NS + "/configmaps/accelci-model-cache"
 LABELS = {"app.kubernetes.io/managed-by": "accelci-runners", "app.kubernetes.io/component": "model-cache"}
@@ -29,8 +31,11 @@ def test_apply_mode_check_apply_repeat(tmp_path):
         create_cluster(gke)
         # Reads in order: check run (marker, then each object), apply run (same), repeat run (all present).
         kube.route("GET " + CM, *([answer("configmap_not_found", 404)] * 4 + [answer("configmap_applied")]))
+        kube.route("GET " + CONTROLLER_NS, *([answer("controller_namespace_not_found", 404)] * 2
+                                             + [answer("controller_namespace_applied")]))
         kube.route("GET " + NS, *([answer("namespace_not_found", 404)] * 2 + [answer("namespace_applied")]))
         kube.route("GET " + SA, *([answer("serviceaccount_not_found", 404)] * 2 + [answer("serviceaccount_applied")]))
+        kube.route("PATCH " + CONTROLLER_NS, answer("controller_namespace_applied"))
         kube.route("PATCH " + NS, answer("namespace_applied"))
         kube.route("PATCH " + SA, answer("serviceaccount_applied"))
         kube.route("PATCH " + CM, answer("configmap_applied"))
@@ -46,15 +51,16 @@ def test_apply_mode_check_apply_repeat(tmp_path):
         first = run_playbook("playbooks/storage.yml", inventory, env=env)
         assert first.rc == 0, first
         patches = [r for r in kube.requests if r["method"] == "PATCH"]
-        assert [r["path"] for r in patches] == [NS, SA, CM]
+        assert [r["path"] for r in patches] == [CONTROLLER_NS, NS, SA, CM]
         for request in patches:
             assert request["query"] == {"fieldManager": "accelci-runners", "force": "false"}
             assert request["content_type"] == "application/apply-patch+yaml"
-        assert patches[0]["body"] == {"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": "arc-runners", "labels": {"app.kubernetes.io/managed-by": "accelci-runners"}}}
-        assert patches[1]["body"] == {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+        for request, name in zip(patches, ("arc-systems", "arc-runners")):
+            assert request["body"] == {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                "name": name, "labels": {"app.kubernetes.io/managed-by": "accelci-runners"}}}
+        assert patches[2]["body"] == {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
                                       "metadata": {"name": "arc-runner", "namespace": "arc-runners", "labels": LABELS}}
-        assert patches[2]["body"] == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        assert patches[3]["body"] == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
             "name": "accelci-model-cache", "namespace": "arc-runners", "labels": LABELS}, "data": {
             "backend": "gcs", "location": "gs://acme-ci-models", "mount_path": "/models",
             "service_account": "arc-runner"}}
@@ -63,4 +69,4 @@ def test_apply_mode_check_apply_repeat(tmp_path):
         second = run_playbook("playbooks/storage.yml", inventory, env=env)
         assert second.rc == 0, second
         assert second.changed == 0, second
-        assert len(kube.calls("PATCH")) == 3  # none more
+        assert len(kube.calls("PATCH")) == 4  # none more

@@ -18,7 +18,7 @@ MODULE = "ansible_collections.accelci.runners.plugins.modules.gcs_bucket"
 def run_module(tmp_path, gcs, check_mode=False, **options):
     """Run the module the way Ansible does (a Python process reading its arguments from a file)."""
     args = {"project": "acme-ci", "name": "acme-ci-models", "location": "US-CENTRAL1", "api_endpoint": gcs.endpoint,
-            "emulator": True, "versioning": False, "_ansible_check_mode": check_mode, "_ansible_diff": True}
+            "versioning": False, "_ansible_check_mode": check_mode, "_ansible_diff": True}
     args.update(options)
     path = tmp_path / "args.json"
     path.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))

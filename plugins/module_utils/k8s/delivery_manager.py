@@ -1,0 +1,449 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to accelci.runners
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Kubernetes objects, delivered one of two ways (the estate's ``accelci_k8s_delivery``):
+
+- ``apply``: server-side apply through the ``kubernetes`` dynamic client, field manager ``accelci-runners``,
+  never forcing conflicts unless asked. The live object is read first; only the fields we set are compared to
+  decide ``changed`` (plus fields we applied before and no longer set, read from ``managedFields``).
+  Check mode reads only.
+- ``render``: YAML files under ``<render_dir>/<render_subdir>/<namespace or _cluster>/<kind>-<name>.yaml``,
+  written atomically, ``changed`` only when the content differs. Secrets are never rendered: no file is written
+  and the result carries a ``note`` listing the keys to create out of band.
+
+Public interface:
+
+- ``kubernetes_argument_spec()`` and ``KUBERNETES_REQUIRED_IF``: the shared options (doc fragment
+  ``accelci.runners.kubernetes``).
+- ``K8sDelivery(module, params=None)``: ``.ensure(manifest, render_subdir="", secret=False)``,
+  ``.remove(api_version, kind, name, namespace=None, render_subdir="")`` and ``.read(...)``; they return
+  ``dict(changed, diff={before, after}, path | object, ...)`` and raise ``InputError`` for a bad manifest,
+  ``K8sDeliveryError`` when the cluster refuses or a file cannot be written.
+- ``run_k8s_objects(module)``: the k8s_objects module (validate every object, then ensure or remove each).
+
+Checks live in ``k8s.validation``, manifest comparisons and Secret handling in ``k8s.manifests``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import tempfile
+import traceback
+
+from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.common.text.converters import to_native, to_text
+
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, ApiError, InputError
+from ansible_collections.accelci.runners.plugins.module_utils._common.files import read_text, write_atomic
+from ansible_collections.accelci.runners.plugins.module_utils._common.retries import RETRYABLE_HTTP_CODES, RetryPolicy
+from ansible_collections.accelci.runners.plugins.module_utils._common.yaml_text import (
+    HAS_YAML,
+    YAML_IMP_ERR,
+    YAMLError,
+    dump_yaml,
+    load_yaml,
+)
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.manifests import (
+    is_secret,
+    managed_field_removals,
+    mask_secret,
+    project_onto,
+    render_path,
+    secret_as_data,
+    secret_values,
+    subset_differences,
+)
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.validation import (
+    manifest_problems,
+    object_ref,
+    schema_version,
+    validate_manifests,
+)
+
+try:
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.dynamic.exceptions import (
+        ConflictError,
+        DynamicApiError,
+        NotFoundError,
+        ResourceNotFoundError,
+        ResourceNotUniqueError,
+    )
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMP_ERR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMP_ERR = traceback.format_exc()
+
+FIELD_MANAGER = "accelci-runners"
+
+
+def kubernetes_argument_spec():
+    """The options every module that delivers Kubernetes objects takes (doc fragment accelci.runners.kubernetes)."""
+    return dict(
+        delivery=dict(type="str", choices=["apply", "render"], default="apply"),
+        render_dir=dict(type="path"),
+        kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG", "KUBECONFIG"])),
+        context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
+        kubernetes_version=dict(type="str"),
+        force_conflicts=dict(type="bool", default=False),
+    )
+
+
+# Pass to AnsibleModule(required_if=...) alongside kubernetes_argument_spec().
+KUBERNETES_REQUIRED_IF = [("delivery", "render", ["render_dir"])]
+
+
+class K8sDeliveryError(ApiError):
+    """The cluster refused or could not be reached, or a rendered file could not be written; the message names
+    the object and the fix."""
+
+
+def _k8s_retryable(exc):
+    """Throttling (429) and server errors (5xx) from the API server are worth another try."""
+    return getattr(exc, "status", None) in RETRYABLE_HTTP_CODES
+
+
+def _checked(manifest):
+    """Raise InputError (field: the path in the manifest) for a manifest no cluster would take."""
+    problems = manifest_problems(manifest)
+    if problems:
+        raise InputError(problems[0][0] or "manifest", "Invalid manifest %s: %s"
+                         % (object_ref(manifest), "; ".join(message for _path, message in problems)))
+    return manifest
+
+
+def _api_error_text(exc):
+    """'HTTP 409 Conflict: message' from a kubernetes ApiException."""
+    status = getattr(exc, "status", None)
+    reason = getattr(exc, "reason", None) or ""
+    message = ""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            message = json.loads(to_text(body)).get("message", "")
+        except (ValueError, AttributeError):
+            message = to_text(body)[:500]
+    text = ("HTTP %s %s" % (status, reason)).strip()
+    return "%s: %s" % (text, message) if message else text
+
+
+def _identity(api_version, kind, name, namespace=None):
+    manifest = {"apiVersion": api_version, "kind": kind, "metadata": {"name": name}}
+    if namespace:
+        manifest["metadata"]["namespace"] = namespace
+    return manifest
+
+
+def _secret_note(manifest):
+    """Why a Secret was not rendered, and the keys to create out of band."""
+    keys = sorted(set((manifest.get("data") or {}).keys()) | set((manifest.get("stringData") or {}).keys()))
+    note = ("%s is a secret and is not rendered; create it out of band (kubectl create secret, SOPS, Sealed Secrets "
+            "or External Secrets) with the keys: %s" % (object_ref(manifest), ", ".join(keys) or "(none)"))
+    return note, keys
+
+
+def _load_rendered(text):
+    """A rendered file's object, or its text when it is not YAML (None for no file)."""
+    if text is None:
+        return None
+    try:
+        return load_yaml(text)
+    except YAMLError:
+        return text
+
+
+class K8sDelivery(object):
+    """Ensure or remove Kubernetes objects by server-side apply or by rendering files.
+
+    ``module`` is the AnsibleModule (check mode, no_log_values, tmpdir); ``params`` holds the
+    kubernetes_argument_spec() options (defaults to module.params). API calls are retried on 429 and 5xx through
+    ``retry_policy`` for up to a minute.
+    """
+
+    def __init__(self, module, params=None):
+        self.module = module
+        self.params = dict(params if params is not None else module.params)
+        self.delivery = self.params.get("delivery") or "apply"
+        self.check_mode = bool(getattr(module, "check_mode", False))
+        self._dynamic = None
+        self.retry_policy = RetryPolicy(timeout=60.0, predicate=_k8s_retryable)
+        if not HAS_YAML:
+            raise AccelciError(missing_required_lib("PyYAML"), exception=YAML_IMP_ERR)
+        if self.delivery not in ("apply", "render"):
+            raise InputError("delivery", "must be apply or render, got %r" % (self.delivery,))
+        if self.delivery == "render" and not self.params.get("render_dir"):
+            raise InputError("render_dir", "delivery=render needs render_dir (where the manifests are written)")
+
+    # -- shared -----------------------------------------------------------------------------------------------
+
+    def _fail(self, msg, **extra):
+        """Raise the error the module's main() reports (the single exit for errors)."""
+        raise K8sDeliveryError(msg, **extra)
+
+    def _protect(self, manifest, secret, public_keys=()):
+        if is_secret(manifest, secret):
+            no_log_values = getattr(self.module, "no_log_values", None)
+            if no_log_values is not None:
+                no_log_values.update(secret_values(manifest, public_keys))
+
+    def ensure(self, manifest, render_subdir="", secret=False, public_keys=()):
+        """Make one object present as given. Returns dict(changed, diff, path (render) or object (apply), ...).
+
+        ``public_keys``: Secret data keys that are identifiers, not secrets (see manifests.secret_values).
+        """
+        _checked(manifest)
+        self._protect(manifest, secret, public_keys)
+        if self.delivery == "render":
+            return self._render(manifest, render_subdir, secret)
+        return self._apply(manifest, secret)
+
+    def remove(self, api_version, kind, name, namespace=None, render_subdir=""):
+        """Make one object absent (render: delete its file). Returns dict(changed, diff, path or object)."""
+        manifest = _identity(api_version, kind, name, namespace)
+        if self.delivery == "render":
+            return self._unrender(manifest, render_subdir)
+        return self._delete(manifest)
+
+    def read(self, api_version, kind, name, namespace=None, render_subdir=""):
+        """The object as it is now: live (apply) or as last rendered (render); None when absent.
+
+        Secret values are masked. Never writes.
+        """
+        manifest = _checked(_identity(api_version, kind, name, namespace))
+        if self.delivery == "render":
+            path = render_path(self.params["render_dir"], render_subdir, manifest)
+            try:
+                found = load_yaml(read_text(path))
+            except YAMLError as exc:
+                self._fail("Rendered file %s is not valid YAML: %s" % (path, to_native(exc)))
+        else:
+            resource = self._resource(manifest)
+            found = self._read(resource, manifest, self._namespace_for(resource, manifest))
+            if found is not None:
+                found.get("metadata", {}).pop("managedFields", None)
+        if found is not None and kind == "Secret":
+            found = mask_secret(found)
+        return found
+
+    # -- render -----------------------------------------------------------------------------------------------
+
+    def _render(self, manifest, render_subdir, secret):
+        if is_secret(manifest, secret):
+            # Secret values never reach the render directory. No file at all: a values-less Secret picked up by
+            # a GitOps tool would be applied as an empty Secret. The note says what to create instead.
+            note, keys = _secret_note(manifest)
+            return dict(changed=False, path=None, rendered=False, note=note, secret_keys=keys,
+                        diff=dict(before=None, after=None))
+        path = render_path(self.params["render_dir"], render_subdir, manifest)
+        content = dump_yaml(manifest)
+        before_text = read_text(path)
+        changed = before_text != content
+        if changed and not self.check_mode:
+            try:
+                write_atomic(path, content)
+            except OSError as exc:
+                self._fail("Failed to render %s to %s: %s" % (object_ref(manifest), path, to_native(exc)))
+        return dict(changed=changed, path=path, rendered=True,
+                    diff=dict(before=_load_rendered(before_text), after=manifest))
+
+    def _unrender(self, manifest, render_subdir):
+        path = render_path(self.params["render_dir"], render_subdir, manifest)
+        before_text = read_text(path)
+        if before_text is None:
+            return dict(changed=False, path=path, diff=dict(before=None, after=None))
+        before = _load_rendered(before_text)
+        if not self.check_mode:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                self._fail("Failed to remove %s: %s" % (path, to_native(exc)))
+        return dict(changed=True, path=path, diff=dict(before=before if isinstance(before, dict) else None,
+                                                       after=None))
+
+    # -- apply ------------------------------------------------------------------------------------------------
+
+    @property
+    def dynamic(self):
+        """The dynamic client, created on first use (render mode never needs the kubernetes library)."""
+        if self._dynamic is None:
+            if not HAS_KUBERNETES:
+                raise AccelciError(missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
+            api_client = self._api_client()
+            # Discovery is cached per run (in the module's temporary dir), not in a shared file under /tmp.
+            cache_dir = getattr(self.module, "tmpdir", None) or tempfile.gettempdir()
+            cache_file = os.path.join(cache_dir, "accelci-k8s-discovery-%d.json" % os.getpid())
+            try:
+                self._dynamic = DynamicClient(api_client, cache_file=cache_file)
+            except DynamicApiError as exc:
+                self._fail("Failed to reach the Kubernetes API (discovery): %s" % _api_error_text(exc))
+            except Exception as exc:  # urllib3 connection errors and the like
+                self._fail("Failed to reach the Kubernetes API at %s: %s"
+                           % (api_client.configuration.host, to_native(exc)))
+        return self._dynamic
+
+    def _api_client(self):
+        kubeconfig = self.params.get("kubeconfig")
+        context = self.params.get("context")
+        try:
+            if not kubeconfig and not context and os.environ.get("KUBERNETES_SERVICE_HOST"):
+                k8s_config.load_incluster_config()
+                from kubernetes import client as k8s_client
+
+                return k8s_client.ApiClient()
+            return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+        except (ConfigException, OSError, ValueError) as exc:
+            self._fail("No Kubernetes access: %s. Set kubeconfig (or K8S_AUTH_KUBECONFIG / KUBECONFIG) and context "
+                       "(or K8S_AUTH_CONTEXT), or use delivery=render." % to_native(exc))
+
+    def _resource(self, manifest):
+        try:
+            return self.dynamic.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
+        except ResourceNotFoundError:
+            self._fail("The cluster does not serve %s %s (needed for %s): is its CRD installed?"
+                       % (manifest["apiVersion"], manifest["kind"], object_ref(manifest)))
+        except ResourceNotUniqueError:
+            self._fail("The cluster serves more than one %s %s" % (manifest["apiVersion"], manifest["kind"]))
+        except DynamicApiError as exc:
+            self._fail("Failed to discover %s %s: %s" % (manifest["apiVersion"], manifest["kind"],
+                                                         _api_error_text(exc)))
+
+    @staticmethod
+    def _namespace_for(resource, manifest):
+        """The namespace to address the object in, checked against the scope the cluster serves it with."""
+        namespace = (manifest.get("metadata") or {}).get("namespace")
+        if resource.namespaced and not namespace:
+            raise InputError("metadata.namespace", "%s is namespaced: set metadata.namespace" % object_ref(manifest))
+        if not resource.namespaced and namespace:
+            raise InputError("metadata.namespace", "%s is cluster-scoped: remove metadata.namespace"
+                             % object_ref(manifest))
+        return namespace if resource.namespaced else None
+
+    def _read(self, resource, manifest, namespace):
+        name = manifest["metadata"]["name"]
+        try:
+            return self.retry_policy.call(resource.get, name=name, namespace=namespace).to_dict()
+        except NotFoundError:
+            return None
+        except DynamicApiError as exc:
+            self._fail("Failed to read %s: %s" % (object_ref(manifest), _api_error_text(exc)))
+
+    @staticmethod
+    def _our_fields(live):
+        """fieldsV1 of our Apply entry in managedFields, or None."""
+        for entry in ((live or {}).get("metadata") or {}).get("managedFields") or []:
+            if entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply":
+                return entry.get("fieldsV1") or {}
+        return None
+
+    def _server_side_apply(self, resource, manifest, desired, namespace):
+        """Apply ``desired``; returns the object the API server answered with."""
+        try:
+            force = "true" if self.params.get("force_conflicts") else "false"
+            applied = self.retry_policy.call(
+                self.dynamic.server_side_apply, resource, body=desired, name=manifest["metadata"]["name"],
+                namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=force,
+            )
+            return applied.to_dict()
+        except ConflictError as exc:
+            self._fail("Failed to apply %s: %s. Another field manager owns these fields; change them there, "
+                       "or set force_conflicts=true to take them over." % (object_ref(manifest), _api_error_text(exc)))
+        except DynamicApiError as exc:
+            self._fail("Failed to apply %s: %s" % (object_ref(manifest), _api_error_text(exc)))
+
+    def _apply(self, manifest, secret):
+        resource = self._resource(manifest)
+        namespace = self._namespace_for(resource, manifest)
+        desired = secret_as_data(manifest) if manifest.get("kind") == "Secret" else manifest
+        live = self._read(resource, manifest, namespace)
+        if live is None:
+            differences, removals = ["(new object)"], []
+        else:
+            differences = subset_differences(desired, live)
+            our_fields = self._our_fields(live)
+            removals = managed_field_removals(our_fields, desired) if our_fields else []
+        changed = bool(differences or removals)
+        before = project_onto(live, desired) if live is not None else None
+        result_object = live
+        if changed and not self.check_mode:
+            result_object = self._server_side_apply(resource, manifest, desired, namespace)
+        if result_object is None:
+            result_object = desired
+        after = desired
+        if is_secret(manifest, secret):
+            before, after, result_object = mask_secret(before), mask_secret(after), mask_secret(result_object)
+        return dict(changed=changed, object=result_object, method="create" if live is None else "apply",
+                    differences=differences, removed_fields=removals, diff=dict(before=before, after=after))
+
+    def _delete(self, manifest):
+        resource = self._resource(manifest)
+        namespace = self._namespace_for(resource, manifest)
+        live = self._read(resource, manifest, namespace)
+        if live is None:
+            return dict(changed=False, object=None, diff=dict(before=None, after=None))
+        if manifest["kind"] == "Secret":
+            live = mask_secret(live)
+        if not self.check_mode:
+            try:
+                self.retry_policy.call(self.dynamic.delete, resource, name=manifest["metadata"]["name"],
+                                       namespace=namespace, propagation_policy="Background")
+            except NotFoundError:
+                pass
+            except DynamicApiError as exc:
+                self._fail("Failed to delete %s: %s" % (object_ref(manifest), _api_error_text(exc)))
+        live.get("metadata", {}).pop("managedFields", None)
+        return dict(changed=True, object=None, diff=dict(before=live, after=None))
+
+
+def _checked_objects(objects, state, kubernetes_version):
+    """Raise InputError unless every object is well formed and (state=present) valid for the Kubernetes version;
+    returns the custom resources that could not be validated."""
+    problems = []
+    for index, manifest in enumerate(objects):
+        found = manifest_problems(manifest)
+        if found:
+            field = "objects[%d]%s" % (index, "." + found[0][0] if found[0][0] else "")
+            problems.append((field, "objects[%d] (%s): %s" % (index, object_ref(manifest),
+                                                              "; ".join(message for _path, message in found))))
+    if problems:
+        raise InputError(problems[0][0], "Invalid manifests: %s" % "; ".join(message for _f, message in problems))
+    skipped = []
+    if state == "present":
+        errors = validate_manifests(objects, kubernetes_version, skipped=skipped)
+        if errors:
+            raise InputError("objects", "Objects do not validate for Kubernetes %s: %s"
+                             % (schema_version(kubernetes_version), "; ".join(errors)), validation_errors=errors)
+    return skipped
+
+
+def run_k8s_objects(module):
+    """The k8s_objects module: validate every object, then ensure or remove each one; returns the result dict."""
+    params = module.params
+    objects = params["objects"]
+    skipped = _checked_objects(objects, params["state"], params.get("kubernetes_version"))
+    delivery = K8sDelivery(module)
+    subdir = params.get("render_subdir") or ""
+    results = []
+    for manifest in objects:
+        metadata = manifest.get("metadata") or {}
+        if params["state"] == "present":
+            outcome = delivery.ensure(manifest, render_subdir=subdir)
+        else:
+            outcome = delivery.remove(manifest["apiVersion"], manifest["kind"], metadata["name"],
+                                      metadata.get("namespace"), render_subdir=subdir)
+        outcome["ref"] = object_ref(manifest)
+        results.append(outcome)
+    result = dict(changed=any(r["changed"] for r in results), skipped_validation=skipped)
+    if module._diff:
+        result["diff"] = [dict(before_header=r["ref"], after_header=r["ref"], **r["diff"]) for r in results]
+    for outcome in results:
+        outcome.pop("diff", None)
+    result["objects"] = results
+    return result
