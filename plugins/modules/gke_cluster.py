@@ -200,23 +200,16 @@ retries:
   elements: dict
 """
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import GcpModule
 from ansible_collections.accelci.runners.plugins.module_utils.gke.cluster_manager import ClusterManager
+from ansible_collections.accelci.runners.plugins.module_utils.gke.operation_manager import exit_with_operations
 from ansible_collections.accelci.runners.plugins.module_utils.gke.options import cluster_argument_spec
 
 
 def main():
     module = GcpModule("container", cluster_argument_spec(), supports_check_mode=True)
     manager = ClusterManager(module)
-    try:
-        result = manager.run()
-    except AccelciError as exc:
-        failure = exc.fail_json_kwargs()
-        failure.setdefault("operations", manager.ops.operations)
-        failure.setdefault("retries", module.retry_log)
-        module.fail_json(**failure)
-    module.exit_json(operations=manager.ops.operations, retries=module.retry_log, **result)
+    exit_with_operations(module, manager)
 
 
 if __name__ == "__main__":

@@ -345,9 +345,9 @@ retries:
   elements: dict
 """
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import GcpModule
 from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool_manager import NodePoolManager
+from ansible_collections.accelci.runners.plugins.module_utils.gke.operation_manager import exit_with_operations
 from ansible_collections.accelci.runners.plugins.module_utils.gke.options import node_pool_argument_spec
 
 
@@ -355,14 +355,7 @@ def main():
     module = GcpModule("container", node_pool_argument_spec(), supports_check_mode=True,
                        mutually_exclusive=[("tpu", "gpu")])
     manager = NodePoolManager(module)
-    try:
-        result = manager.run()
-    except AccelciError as exc:
-        failure = exc.fail_json_kwargs()
-        failure.setdefault("operations", manager.ops.operations)
-        failure.setdefault("retries", module.retry_log)
-        module.fail_json(**failure)
-    module.exit_json(operations=manager.ops.operations, retries=module.retry_log, **result)
+    exit_with_operations(module, manager)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.errors import ApiError
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, ApiError
 
 DONE = 3  # container_v1.Operation.Status.DONE
 
@@ -147,3 +147,16 @@ class GkeOperations:
                            operations=self.operations, retries=self.module.retry_log)
         record["status"] = "DONE"
         return done
+
+
+def exit_with_operations(module, manager):
+    """Run a GKE manager (``manager.run()``) and end the module: its result, or its error through ``fail_json``,
+    either way with the operations started and the API calls retried, so a failure halfway says what was done."""
+    try:
+        result = manager.run()
+    except AccelciError as exc:
+        failure = exc.fail_json_kwargs()
+        failure.setdefault("operations", manager.ops.operations)
+        failure.setdefault("retries", module.retry_log)
+        module.fail_json(**failure)
+    module.exit_json(operations=manager.ops.operations, retries=module.retry_log, **result)
