@@ -30,6 +30,18 @@ JOURNAL_SUFFIX = ".journal"
 TEMP_MARK = ".accelci-part-"
 
 
+def _present_with_size(directory, entries):
+    """{path: entry} of the entries whose file under ``directory`` exists with the recorded size."""
+    found = {}
+    for entry in entries:
+        try:
+            if os.path.getsize(os.path.join(directory, entry["path"])) == entry["size"]:
+                found[entry["path"]] = entry
+        except OSError:
+            pass
+    return found
+
+
 class _FsFileWriter(object):
     """One file being written into a commit's partial area."""
 
@@ -164,34 +176,23 @@ class FsModelStore(object):
     def revision_files(self, layout, commit):
         """{path: {size, sha256, git_oid}} of the commit's files already stored and verified."""
         complete = self.path(layout.revision_dir(commit))
-        found = {}
         if os.path.isdir(complete):
             manifest = self.read_manifest(layout, commit) or {"files": []}
-            for entry in manifest["files"]:
-                try:
-                    if os.path.getsize(os.path.join(complete, entry["path"])) == entry["size"]:
-                        found[entry["path"]] = entry
-                except OSError:
-                    pass
-            return found
+            return _present_with_size(complete, manifest["files"])
         journal = self.path(layout.partial_dir(commit) + JOURNAL_SUFFIX)
         partial = self.path(layout.partial_dir(commit))
         try:
             with open(journal, "rb") as handle:
                 lines = handle.read().decode("utf-8").splitlines()
         except OSError:
-            return found
+            return {}
+        entries = []
         for line in lines:
             try:
-                entry = json.loads(line)
+                entries.append(json.loads(line))
             except ValueError:
                 continue  # a line cut by a crash: that file is simply fetched again
-            try:
-                if os.path.getsize(os.path.join(partial, entry["path"])) == entry["size"]:
-                    found[entry["path"]] = entry
-            except OSError:
-                pass
-        return found
+        return _present_with_size(partial, entries)
 
     def open_writer(self, layout, commit, remote):
         """A writer for one file of a commit."""
