@@ -52,7 +52,8 @@ options:
       - Override the API endpoint, for a private endpoint or a local emulator.
       - A plain C(http://host:port) URL talks HTTP without credentials.
       - Falls back to a per-service environment variable; E(ACCELCI_GKE_API_ENDPOINT) for GKE modules,
-        E(ACCELCI_FILESTORE_API_ENDPOINT) for Filestore, E(STORAGE_EMULATOR_HOST) for Cloud Storage.
+        E(ACCELCI_FILESTORE_API_ENDPOINT) for Filestore, E(STORAGE_EMULATOR_HOST) for Cloud Storage,
+        E(ACCELCI_COMPUTE_API_ENDPOINT) for Compute Engine (regions, zones, quotas).
     type: str
     version_added: 0.1.0
 requirements:

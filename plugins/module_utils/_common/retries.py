@@ -5,7 +5,7 @@
 """Jittered-backoff retries, for any service: the caller says what is retryable.
 
 ``RETRYABLE_HTTP_CODES`` are the HTTP statuses every service of this collection retries (throttling and server
-errors). What else is retryable is the caller's predicate: Google's (with GKE's "cluster busy") is in
+errors); ``unreachable_reason`` reads an endpoint that gave no HTTP answer at all (also retried). What else is retryable is the caller's predicate: Google's (with GKE's "cluster busy") is in
 ``gcp/api_errors.py``, the Kubernetes one in ``k8s/``.
 """
 
@@ -17,6 +17,33 @@ import random
 import time
 
 RETRYABLE_HTTP_CODES = frozenset([429, 500, 502, 503, 504])
+
+# What an unreachable endpoint looks like in urllib3's and the socket library's text -> how to say it. A restarting
+# or overloaded front end answers this way as often as with a 503.
+_UNREACHABLE_REASONS = (
+    ("connection refused", "connection refused"),
+    ("name or service not known", "host name not found"),
+    ("nodename nor servname", "host name not found"),
+    ("temporary failure in name resolution", "host name not found"),
+    ("timed out", "timed out"),
+    ("connection reset", "connection reset"),
+    ("connection aborted", "connection closed by the server"),
+    ("remote end closed", "connection closed by the server"),
+    ("network is unreachable", "network unreachable"),
+    ("no route to host", "no route to host"),
+    ("certificate verify failed", "TLS certificate not trusted"),
+)
+# Reasons another attempt cannot cure.
+PERMANENT_UNREACHABLE_REASONS = frozenset(["TLS certificate not trusted"])
+
+
+def unreachable_reason(error_text):
+    """'connection refused', 'host name not found', ... read from an error's text, or None."""
+    text = str(error_text).lower()
+    for phrase, reason in _UNREACHABLE_REASONS:
+        if phrase in text:
+            return reason
+    return None
 
 
 class RetryPolicy:

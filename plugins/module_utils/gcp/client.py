@@ -6,7 +6,8 @@
 
 - ``gcp_credentials(params)``: Application Default Credentials, a service-account key, an access token, or none
   (anonymous) when the endpoint is a local emulator (``http://``).
-- ``gcp_client(service, params)``: the client for ``container``, ``filestore`` or ``storage``, with the
+- ``gcp_client(service, params)``: the client for ``container``, ``filestore``, ``storage``, ``compute`` (a
+  ``ComputeClients`` bundle: Compute Engine has one client class per resource) or ``cloudquotas``, with the
   ``api_endpoint`` override.
 
 ``params`` are the connection options of ``gcp.module.gcp_argument_spec()``.
@@ -45,6 +46,8 @@ SERVICES = {
     "container": ("google.cloud.container_v1", "google-cloud-container", "ACCELCI_GKE_API_ENDPOINT"),
     "filestore": ("google.cloud.filestore_v1", "google-cloud-filestore", "ACCELCI_FILESTORE_API_ENDPOINT"),
     "storage": ("google.cloud.storage", "google-cloud-storage", "STORAGE_EMULATOR_HOST"),
+    "compute": ("google.cloud.compute_v1", "google-cloud-compute", "ACCELCI_COMPUTE_API_ENDPOINT"),
+    "cloudquotas": ("google.cloud.cloudquotas_v1", "google-cloud-quotas", "ACCELCI_CLOUDQUOTAS_API_ENDPOINT"),
 }
 
 
@@ -114,8 +117,38 @@ def gcp_credentials(params):
     return _default_credentials(scopes)
 
 
+class ComputeClients(object):
+    """Compute Engine's clients (one class per resource), built on first use with the same options.
+
+    Attributes: ``regions``, ``zones``, ``machine_types``, ``accelerator_types``, ``projects``.
+    """
+
+    _CLASSES = {"regions": "RegionsClient", "zones": "ZonesClient", "machine_types": "MachineTypesClient",
+                "accelerator_types": "AcceleratorTypesClient", "projects": "ProjectsClient"}
+
+    def __init__(self, compute_module, **client_kwargs):
+        self._module = compute_module
+        self._kwargs = client_kwargs
+        self._clients = {}
+
+    def __getattr__(self, resource):
+        if resource.startswith("_") or resource not in self._CLASSES:
+            raise AttributeError(resource)
+        if resource not in self._clients:
+            self._clients[resource] = getattr(self._module, self._CLASSES[resource])(**self._kwargs)
+        return self._clients[resource]
+
+
 def _client_class(service):
     """The client class of a service, imported on first use (ImportError when its library is missing)."""
+    if service == "compute":
+        from google.cloud import compute_v1
+
+        return lambda **kwargs: ComputeClients(compute_v1, **kwargs)
+    if service == "cloudquotas":
+        from google.cloud import cloudquotas_v1
+
+        return cloudquotas_v1.CloudQuotasClient
     if service == "container":
         from google.cloud import container_v1
 
@@ -130,7 +163,7 @@ def _client_class(service):
 
 
 def gcp_client(service, params):
-    """Create the client for one service ('container', 'filestore' or 'storage') from connection options.
+    """Create the client for one service (see SERVICES) from connection options.
 
     GAPIC clients talk REST, so an ``http://`` endpoint keeps them on plain HTTP (an emulator).
     """

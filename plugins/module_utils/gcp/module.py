@@ -13,17 +13,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import inspect
 import traceback
+from urllib.parse import urlparse
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, ApiError
 from ansible_collections.accelci.runners.plugins.module_utils._common.retries import RetryPolicy
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.api_errors import (
+    connection_reason,
     describe_api_error,
     error_http_code,
     error_status,
+    is_connection_error,
     is_retryable,
+    root_cause,
 )
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.client import (
     CLOUD_PLATFORM_SCOPE,
@@ -37,6 +42,37 @@ try:
     from google.api_core import exceptions as gexc
 except ImportError:  # reported through HAS_GOOGLE_AUTH
     gexc = None
+
+
+# How messages name each service, and the host its client reaches when no api_endpoint is given.
+SERVICE_NAMES = {"container": "GKE API", "filestore": "Filestore API", "storage": "Cloud Storage API",
+                 "compute": "Compute Engine API", "cloudquotas": "Cloud Quotas API"}
+_DEFAULT_HOSTS = {"filestore": "file.googleapis.com"}
+
+
+def service_endpoint(service, api_endpoint=None):
+    """(service name for messages, URL host, endpoint URL) of the endpoint a service's client reaches."""
+    url = (api_endpoint or "").rstrip("/") or "https://%s" % _DEFAULT_HOSTS.get(service, "%s.googleapis.com" % service)
+    if "://" not in url:
+        url = "https://" + url
+    host = urlparse(url).netloc or url
+    return SERVICE_NAMES.get(service, "%s API" % service), host, url
+
+
+def _without_library_retry(func, kwargs):
+    """The call's keyword arguments with the client library's own retry turned off when the method takes one.
+
+    GAPIC methods retry reads for 20 s and storage methods for 120 s by themselves, then raise a RetryError that
+    hides the cause ("Timeout of 20.0s exceeded"); the module's policy is the one retry, so every attempt is
+    recorded in ``retries`` and the last cause is reported.
+    """
+    if "retry" in kwargs:
+        return kwargs
+    try:
+        takes_retry = "retry" in inspect.signature(func).parameters
+    except (TypeError, ValueError):  # builtins and some C callables have no signature
+        takes_retry = False
+    return dict(kwargs, retry=None) if takes_retry else kwargs
 
 
 def gcp_argument_spec(service):
@@ -97,14 +133,30 @@ class GcpModule(AnsibleModule):
             self.retry_log.append({"action": action, "attempt": attempt + 1, "error": describe_api_error(exc),
                                    "delay": round(delay, 2)})
 
+        kwargs = _without_library_retry(func, kwargs)
         try:
             return self.retry_policy.call(func, *args, on_retry=note_retry, **kwargs)
         except gexc.NotFound as exc:
             if not_found_ok:
                 return None
             raise self.api_error(action, exc)
-        except gexc.GoogleAPIError as exc:
-            raise self.api_error(action, exc)
+        except Exception as exc:  # API errors and unreachable endpoints are reported; anything else is a bug
+            if is_connection_error(exc):
+                raise self.unreachable_error(action, exc)
+            if isinstance(exc, gexc.GoogleAPIError):
+                raise self.api_error(action, exc)
+            raise
+
+    def unreachable_error(self, action, exc):
+        """ApiError 'Failed to ACTION: the GKE API at HOST (URL) could not be reached: connection refused', after
+        the retries made; ``endpoint`` and ``service`` in the details say which one."""
+        name, host, url = service_endpoint(self.service, self.params.get("api_endpoint"))
+        reason = connection_reason(exc) or type(root_cause(exc)).__name__
+        tries = sum(1 for entry in self.retry_log if entry["action"] == action) + 1
+        return ApiError("Failed to %s: the %s at %s (%s) could not be reached: %s (%d attempt%s until wait_timeout); "
+                        "check api_endpoint, the network and any proxy" % (action, name, host, url, reason, tries,
+                                                                           "" if tries == 1 else "s"),
+                        service=self.service, endpoint=url, retries=self.retry_log)
 
     def api_error(self, action, exc, **details):
         """ApiError 'Failed to ACTION: HTTP 403 PERMISSION_DENIED: message' with the HTTP code and retries made."""

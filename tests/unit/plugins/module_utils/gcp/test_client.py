@@ -47,4 +47,4 @@ def test_client_factory_points_at_the_endpoint():
     client = gcp.gcp_client("container", {"api_endpoint": "http://127.0.0.1:8089", "project": "p"})
     assert client._transport._host == "http://127.0.0.1:8089"
     with pytest.raises(ValueError, match="unknown service"):
-        gcp.gcp_client("compute", {"api_endpoint": "http://127.0.0.1:1"})
+        gcp.gcp_client("pubsub", {"api_endpoint": "http://127.0.0.1:1"})
