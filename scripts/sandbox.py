@@ -15,6 +15,8 @@ from collections import Counter
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from tests.emulators.cloudquotas import CloudQuotasEmulator  # noqa: E402
+from tests.emulators.compute import ComputeEmulator  # noqa: E402
 from tests.emulators.fake_gcs import FakeGcs  # noqa: E402
 from tests.emulators.gke import GkeEmulator  # noqa: E402
 from tests.emulators.hub import OlahHub, build_sandbox_repos  # noqa: E402
@@ -40,6 +42,21 @@ def converge(env, label):
     return match.group(0).strip() if match else "(no recap)"
 
 
+def print_estimate(env):
+    """The sandbox estate's monthly cost (playbooks/cost.yml), written to build/sandbox/cost.{json,md} and shown."""
+    report = os.path.join(SANDBOX_DIR, "cost")
+    banner("Estimated monthly cost: ansible-playbook -i inventories/sandbox playbooks/cost.yml")
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "inventories/sandbox", "playbooks/cost.yml",
+                           "-e", "accelci_cost_report=" + report], cwd=ROOT, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    if proc.returncode != 0:
+        sys.stdout.write(proc.stdout)
+        sys.exit("sandbox: playbooks/cost.yml failed (rc=%d)" % proc.returncode)
+    with open(report + ".md") as handle:
+        print(handle.read())
+    print("Written to %s.json and %s.md" % (os.path.relpath(report, ROOT), os.path.relpath(report, ROOT)))
+
+
 def gke_request_summary(requests):
     counts = Counter("%s %s" % (r["method"], re.sub(r"^/v1/projects/[^/]+/locations/[^/]+", "", r["path"]))
                      for r in requests)
@@ -54,11 +71,18 @@ def main():
 
 
 def run_sandbox(mirror):
-    with GkeEmulator(operation_seconds=0.5) as gke, FakeGcs() as gcs, OlahHub(mirror) as hub:
+    # The capacity preflight reads quotas and zones from the Compute and Cloud Quotas stand-ins, seeded with the
+    # sandbox's data sets.
+    compute = ComputeEmulator(seed=os.path.join(ROOT, "tests", "emulators", "compute", "sandbox.json"))
+    quotas = CloudQuotasEmulator(seed=os.path.join(ROOT, "tests", "emulators", "cloudquotas", "sandbox.json"))
+    with GkeEmulator(operation_seconds=0.5) as gke, FakeGcs() as gcs, OlahHub(mirror) as hub, \
+            compute as compute, quotas as quotas:
         env = dict(os.environ)
         env.update({
             "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
             "ACCELCI_GKE_API_ENDPOINT": gke.url,
+            "ACCELCI_COMPUTE_API_ENDPOINT": compute.url,
+            "ACCELCI_CLOUDQUOTAS_API_ENDPOINT": quotas.url,
             "STORAGE_EMULATOR_HOST": gcs.endpoint,
             "HF_ENDPOINT": hub.endpoint,
             "HF_HUB_DISABLE_XET": "1",
@@ -67,6 +91,7 @@ def run_sandbox(mirror):
         })
         print("GKE API emulator  %s\nfake-gcs-server   %s\nHugging Face hub  %s (olah, offline)\nrender dir        %s"
               % (gke.url, gcs.endpoint, hub.endpoint, os.path.relpath(RENDER_DIR, ROOT)))
+        print("Compute stand-in  %s\nCloud Quotas      %s" % (compute.url, quotas.url))
 
         first = converge(env, "First converge")
         gke.clear_requests()
@@ -101,6 +126,7 @@ def run_sandbox(mirror):
                     print("  " + os.path.relpath(os.path.join(base, name), ROOT))
         if "changed=0" not in second or "failed=0" not in second:
             sys.exit("sandbox: the second converge changed something; it must not")
+        print_estimate(env)
 
 
 if __name__ == "__main__":

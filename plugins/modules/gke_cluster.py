@@ -46,10 +46,16 @@ options:
     required: true
     version_added: 0.1.0
   state:
-    description: V(absent) deletes the cluster with all its node pools.
+    description: V(absent) deletes the cluster with all its node pools; it needs O(confirm_delete).
     type: str
     choices: [present, absent]
     default: present
+    version_added: 0.1.0
+  confirm_delete:
+    description:
+      - With O(state=absent), the cluster's name, to confirm the deletion. Without it the module refuses before any
+        call.
+    type: str
     version_added: 0.1.0
   allow_create:
     description:
@@ -85,8 +91,22 @@ options:
         type: bool
         version_added: 0.1.0
   labels:
-    description: Resource labels of the cluster (replaced as a whole).
+    description:
+      - Resource labels of the cluster (GCP label syntax). They are merged into the cluster's labels, so labels set
+        by hand or by other tools stay, unless O(purge_labels=true).
     type: dict
+    version_added: 0.1.0
+  purge_labels:
+    description: Remove the cluster's labels that O(labels) does not name.
+    type: bool
+    default: false
+    version_added: 0.1.0
+  declared_node_pools:
+    description:
+      - Names of the node pools the caller manages. Other pools found in the cluster (besides the system pool) are
+        reported in RV(undeclared_node_pools) and as a warning; they are never deleted.
+    type: list
+    elements: str
     version_added: 0.1.0
   network:
     description: VPC network, at creation only.
@@ -183,6 +203,11 @@ cluster:
     workload_pool: {description: Workload identity pool., type: str, returned: always}
     addons: {description: Addon name to enabled., type: dict, returned: always}
     node_pools: {description: Names of the node pools., type: list, elements: str, returned: always}
+undeclared_node_pools:
+  description: Pools in the cluster that O(declared_node_pools) and the system pool do not name.
+  returned: when O(declared_node_pools) is given and the cluster exists
+  type: list
+  elements: str
 changes:
   description: The fields that differed (or V(created)); system pool fields are prefixed C(system_pool.).
   returned: success

@@ -57,10 +57,17 @@ options:
     required: true
     version_added: 0.1.0
   state:
-    description: V(absent) deletes the pool and its nodes.
+    description:
+      - V(absent) deletes the pool and its nodes; it needs O(confirm_delete) set to the pool's name.
     type: str
     choices: [present, absent]
     default: present
+    version_added: 0.1.0
+  confirm_delete:
+    description:
+      - With O(state=absent), the pool's name, to confirm the deletion. Without it the module refuses before any
+        call.
+    type: str
     version_added: 0.1.0
   tpu:
     description: A TPU slice per node group.
@@ -132,7 +139,9 @@ options:
     default: false
     version_added: 0.1.0
   reservation:
-    description: Reservation affinity.
+    description:
+      - Reservation affinity. Spot pools consume no reservation, so V(ANY_RESERVATION) and V(SPECIFIC_RESERVATION)
+        are refused with O(spot=true).
     type: dict
     version_added: 0.1.0
     suboptions:
@@ -147,19 +156,24 @@ options:
         type: str
         version_added: 0.1.0
   flex_start:
-    description: Provision through flex-start (Dynamic Workload Scheduler); needs autoscaling and no reservation.
+    description:
+      - Provision through flex-start (Dynamic Workload Scheduler); needs autoscaling and no reservation, is not spot,
+        and has auto-repair off.
     type: bool
     default: false
     version_added: 0.1.0
   queued_provisioning:
-    description: Nodes come only through ProvisioningRequests; needs autoscaling with O(autoscaling.min_nodes=0).
+    description:
+      - Nodes come only through ProvisioningRequests; needs autoscaling with O(autoscaling.min_nodes=0) and no
+        reservation. Not with O(spot), nor with O(flex_start) on TPUs (GKE refuses both).
     type: bool
     default: false
     version_added: 0.1.0
   autoscaling:
     description:
       - Cluster autoscaler bounds per zone. V(0) lets the pool scale to zero.
-      - For multi-host TPU slices both bounds must be V(0) or whole multiples of the slice's VM count.
+      - A multi-host TPU pool is one slice, created and removed whole; both bounds must be V(0) or exactly the
+        slice's VM count. For more slices, declare more pools (the cluster role's C(slices) does this).
     type: dict
     version_added: 0.1.0
     suboptions:
@@ -169,16 +183,19 @@ options:
         default: true
         version_added: 0.1.0
       min_nodes:
-        description: Minimum nodes per zone.
+        description: Minimum nodes per zone (0 to 1000).
         type: int
         default: 0
         version_added: 0.1.0
       max_nodes:
-        description: Maximum nodes per zone.
+        description: Maximum nodes per zone (1 to 1000).
         type: int
         version_added: 0.1.0
       location_policy:
-        description: V(ANY) for obtainable capacity first (default for spot and flex-start), V(BALANCED) otherwise.
+        description:
+          - V(ANY) for obtainable capacity first, V(BALANCED) to spread over zones.
+          - Unset sends V(ANY) for spot, flex-start and queued pools, and nothing otherwise (GKE then picks
+            V(BALANCED)); a policy that was not asked for is not compared.
         type: str
         choices: [ANY, BALANCED]
         version_added: 0.1.0
@@ -189,11 +206,15 @@ options:
     type: int
     version_added: 0.1.0
   labels:
-    description: Kubernetes labels on the nodes (replaced as a whole).
+    description:
+      - Kubernetes labels on the nodes (replaced as a whole; keys and values follow Kubernetes label syntax).
     type: dict
     version_added: 0.1.0
   taints:
-    description: Kubernetes taints on the nodes (replaced as a whole).
+    description:
+      - Kubernetes taints on the nodes (replaced as a whole).
+      - The taint GKE adds to GPU pools (C(nvidia.com/gpu=present:NO_SCHEDULE)) is GKE's; it is neither compared nor
+        removed.
     type: list
     elements: dict
     version_added: 0.1.0
@@ -214,12 +235,22 @@ options:
         required: true
         version_added: 0.1.0
   disk_size_gb:
-    description: Boot disk size in GB (changing it replaces the nodes).
+    description: Boot disk size in GB, 10 to 65536 (changing it replaces the nodes). Unset keeps GKE's choice.
     type: int
     version_added: 0.1.0
   disk_type:
-    description: Boot disk type, for example V(pd-balanced) (changing it replaces the nodes).
+    description:
+      - Boot disk type, for example V(pd-balanced) (changing it replaces the nodes). Unset keeps GKE's choice.
+      - Machine families that boot only from Hyperdisk (ct6e, tpu7x, a3-ultragpu, a4, a4x, g4) take
+        V(hyperdisk-balanced) only; another type is refused before any call (see O(ignore_unverified)).
     type: str
+    version_added: 0.1.0
+  ignore_unverified:
+    description:
+      - Send values that the accelerator catalog refuses on the strength of a recorded but unconfirmed rule (today,
+        the Hyperdisk-only boot disk families). GKE then has the last word.
+    type: bool
+    default: false
     version_added: 0.1.0
   service_account:
     description: Google service account of the nodes (create-time only).
@@ -246,15 +277,22 @@ options:
     default: false
     version_added: 0.1.0
   auto_repair:
-    description: Node auto-repair.
+    description:
+      - Node auto-repair. Unset keeps GKE's choice (on), except on flex-start pools, which get V(false) (a repaired
+        flex-start node gives its capacity back); V(true) there is refused.
     type: bool
     version_added: 0.1.0
   auto_upgrade:
-    description: Node auto-upgrade.
+    description:
+      - Node auto-upgrade. Unset keeps GKE's choice (on). V(false) is refused on a cluster on a release channel,
+        as GKE refuses it (the cluster is read to check).
     type: bool
     version_added: 0.1.0
   locations:
-    description: Zones for the pool's nodes, when they differ from the cluster's.
+    description:
+      - Zones for the pool's nodes, when they differ from the cluster's.
+      - A multi-host TPU slice lives in one zone. On a regional cluster it gets the cluster's first node zone
+        (sorted) unless one zone is given here.
     type: list
     elements: str
     version_added: 0.1.0

@@ -168,7 +168,61 @@ INVALID = [
      "autoscaling.min_nodes: 3 is greater than autoscaling.max_nodes 1"),
     ({"name": "not-whole", "tpu": {"accelerator": "v6e", "topology": "4x4"},
       "autoscaling": {"min_nodes": 0, "max_nodes": 6}},
-     "autoscaling.max_nodes: 6 does not fit a v6e 4x4 slice, which scales as one unit of 4 nodes"),
+     "autoscaling.max_nodes: 6 does not fit: a v6e 4x4 pool is one slice of 4 nodes"),
+    # One pool is one slice: a whole multiple of the slice is refused too (GKE fails it inside the operation).
+    ({"name": "two-slices", "tpu": {"accelerator": "v6e", "topology": "4x4"},
+      "autoscaling": {"min_nodes": 0, "max_nodes": 8}},
+     "autoscaling.max_nodes: 8 does not fit: a v6e 4x4 pool is one slice of 4 nodes, created and removed whole; "
+     "accepted: 0 or 4 (for more slices, set slices: N to get N pools)"),
+    ({"name": "slice-count", "tpu": {"accelerator": "v5e", "topology": "4x4"}, "node_count": 8,
+      "autoscaling": {"enabled": False}}, "node_count: 8 does not fit: a v5e 4x4 pool is one slice of 4 nodes"),
+    ({"name": "slice-zones", "tpu": {"accelerator": "v6e", "topology": "4x4"},
+      "autoscaling": {"min_nodes": 0, "max_nodes": 4}, "locations": ["us-central1-a", "us-central1-b"]},
+     "locations: a multi-host v6e 4x4 slice lives in one zone (compact placement)"),
+    # Capacity rules GKE enforces.
+    ({"name": "flex-repair", "gpu": {"type": "nvidia-l4"}, "flex_start": True, "auto_repair": True,
+      "autoscaling": {"min_nodes": 0, "max_nodes": 2}}, "auto_repair: must be false (or left out) on a flex-start"),
+    ({"name": "flex-queued-tpu", "tpu": {"accelerator": "v6e", "topology": "2x2"}, "flex_start": True,
+      "queued_provisioning": True, "autoscaling": {"min_nodes": 0, "max_nodes": 2}},
+     "queued_provisioning: GKE's flex-start pools do not take TPUs with queued provisioning"),
+    ({"name": "spot-any-res", "machine_type": "e2-standard-4", "spot": True,
+      "reservation": {"affinity": "ANY_RESERVATION"}},
+     "reservation.affinity: ANY_RESERVATION does not go with spot: spot VMs consume no reservation"),
+    ({"name": "spot-res", "machine_type": "e2-standard-4", "spot": True,
+      "reservation": {"affinity": "SPECIFIC_RESERVATION", "name": "r1"}},
+     "reservation.affinity: SPECIFIC_RESERVATION does not go with spot"),
+    ({"name": "spot-queued", "gpu": {"type": "nvidia-l4"}, "spot": True, "queued_provisioning": True,
+      "autoscaling": {"min_nodes": 0, "max_nodes": 2}}, "spot: queued_provisioning and spot exclude each other"),
+    ({"name": "queued-min", "gpu": {"type": "nvidia-l4"}, "queued_provisioning": True,
+      "autoscaling": {"min_nodes": 1, "max_nodes": 2}}, "queued_provisioning: needs autoscaling.min_nodes 0"),
+    ({"name": "queued-res", "gpu": {"type": "nvidia-l4"}, "queued_provisioning": True,
+      "reservation": {"affinity": "ANY_RESERVATION"}, "autoscaling": {"min_nodes": 0, "max_nodes": 2}},
+     "queued_provisioning: needs reservation.affinity NO_RESERVATION"),
+    ({"name": "pd-on-ct6e", "tpu": {"accelerator": "v6e", "topology": "2x2"}, "disk_type": "pd-balanced"},
+     "disk_type: ct6e-standard-4t machines boot only from Hyperdisk, not pd-balanced; accepted: hyperdisk-balanced"),
+    ({"name": "pd-on-g4", "gpu": {"type": "nvidia-rtx-pro-6000"}, "disk_type": "pd-ssd"},
+     "disk_type: g4-standard-48 machines boot only from Hyperdisk"),
+    ({"name": "h200-mig", "gpu": {"type": "nvidia-h200-141gb", "partition_size": "1g.10gb"}},
+     "gpu.partition_size: '1g.10gb' is not a nvidia-h200-141gb partition size; accepted: 1g.18gb"),
+    ({"name": "one-client", "gpu": {"type": "nvidia-l4", "sharing": {"strategy": "MPS", "max_shared_clients": 1}}},
+     "gpu.sharing.max_shared_clients: 1 is not accepted; accepted: a whole number from 2 to 48"),
+    # Values GKE takes.
+    ({"name": "huge-pool", "machine_type": "e2-standard-4",
+      "autoscaling": {"min_nodes": 0, "max_nodes": 10 ** 12}},
+     "autoscaling.max_nodes: 1000000000000 is outside what GKE takes; accepted: 0 to 1000 nodes per zone"),
+    ({"name": "neg-disk", "machine_type": "e2-standard-4", "disk_size_gb": -5},
+     "disk_size_gb: -5 is outside what Compute Engine takes; accepted: 10 to 65536 GB"),
+    ({"name": "bad-labels", "machine_type": "e2-standard-4", "labels": {"Team Name": "ml"}},
+     "labels: key 'Team Name' is not a Kubernetes label key"),
+    ({"name": "bad-zone", "machine_type": "e2-standard-4", "locations": ["mars-north1"]},
+     "locations[0]: 'mars-north1' is not a Google Cloud location; accepted: a zone like us-central1-a"),
+    ({"name": "bad-location", "machine_type": "e2-standard-4", "location": "Central US"},
+     "location: 'Central US' is not a Google Cloud location"),
+    # Deleting needs the pool's name in confirm_delete.
+    ({"name": "gpu-l4", "state": "absent"},
+     "confirm_delete: deleting node pool gpu-l4 takes its nodes and running jobs with it; set confirm_delete: "
+     "gpu-l4 to confirm"),
+    ({"name": "gpu-l4", "state": "absent", "confirm_delete": "gpu"}, "confirm_delete: deleting node pool gpu-l4"),
     ({"name": "Bad_Name", "machine_type": "e2-standard-4"}, "name: 'Bad_Name' is not a valid GKE name"),
     ({"name": "no-shape"}, "machine_type: one of tpu, gpu or machine_type is required"),
     ({"name": "flex-spot", "machine_type": "e2-standard-4", "flex_start": True, "spot": True,
@@ -235,7 +289,8 @@ def test_role_errors_name_the_inventory_variable(tmp_path, emulator):
     variables["accelci_node_pools"].append({"name": "gpu-l4", "machine_type": "e2-standard-4"})
     run = converge(tmp_path, emulator, variables)
     assert run.rc != 0
-    assert "accelci_node_pools names must be given and unique" in run.stdout, run
+    assert "accelci_node_pools: pool names must be unique, slices included (NAME-s2, ...); repeated: gpu-l4" \
+        in run.stdout, run
     assert "cluster_node_pools" not in run.stdout
     assert emulator.requests() == []
 
@@ -298,10 +353,16 @@ def test_quota_errors_are_reported_clearly(tmp_path, emulator):
     emulator.set_quota("us-central1", "NVIDIA_L4_GPUS", 1)
     quota = cases_run(tmp_path, emulator, [
         {"name": "gpu-many", "gpu": {"type": "nvidia-l4"}, "machine_type": "g2-standard-8",
-         "autoscaling": {"min_nodes": 0, "max_nodes": 8}}])[0]
+         "autoscaling": {"min_nodes": 0, "max_nodes": 8}, "node_count": 2}])[0]
+    # GKE charges quota on the nodes a pool starts with (here 2 GPUs, 1 allowed), synchronously.
     assert quota.get("failed")
     assert "HTTP 403 PERMISSION_DENIED: Insufficient regional quota" in quota["msg"]
     assert "NVIDIA_L4_GPUS" in quota["msg"]
+    # A pool that starts at 0 nodes is not refused by the API: its nodes would simply never come.
+    from_zero = cases_run(tmp_path, emulator, [
+        {"name": "gpu-zero", "gpu": {"type": "nvidia-l4"}, "machine_type": "g2-standard-8",
+         "autoscaling": {"min_nodes": 0, "max_nodes": 8}}])[0]
+    assert not from_zero.get("failed"), from_zero
 
 
 def test_check_mode_on_a_change_reports_without_calling(tmp_path, emulator):

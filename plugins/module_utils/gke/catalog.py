@@ -12,6 +12,7 @@
 - ``check_min_gke_version(shape, cluster_version)``: a generation newer than the cluster (7x needs GKE 1.34).
 - ``resolve_gpu(gpu_type, count=None, machine_type=None)``: a GPU request checked against the machine family.
 - ``validate_gpu_sharing(strategy, max_shared_clients)`` and ``validate_gpu_partition_size(gpu_type, size)``.
+- ``check_boot_disk_type(machine_type, disk_type)``: the boot disks a machine family takes (Hyperdisk-only ones).
 - ``quota_metrics(shape)``: the quota metrics that limit a resolved TPU or GPU shape.
 - ``scheduling_profile(pool)``: a node pool entry of the estate (TPU, GPU, CPU, or an AMD/NVIDIA pool off GKE) to
   what a pod needs to run there: resource name and count, node selector, tolerations, spot, devices, groups.
@@ -30,6 +31,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
+from ansible_collections.accelci.runners.plugins.module_utils._common.numbers import whole_number
 
 TPU_RESOURCE = "google.com/tpu"
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -37,11 +39,24 @@ TPU_ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
 TPU_TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
 GPU_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator"
 NODE_POOL_LABEL = "cloud.google.com/gke-nodepool"
+# Ours: every pool of an accelci_node_pools entry with slices > 1 carries it (value: the entry's name), so runners
+# can land on any of its slices.
+SLICE_GROUP_LABEL = "accelci.io/node-pool"
 AMD_GPU_RESOURCE = "amd.com/gpu"
 # GID of the render group on the ROCm nodes of seed 004; device files under /dev/dri belong to it.
 AMD_RENDER_GROUP = 110
 TPU_TAINT = {"key": TPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
 GPU_TAINT = {"key": GPU_RESOURCE, "value": "present", "effect": "NoSchedule"}
+
+
+def gke_managed_taints():
+    """The node pool taints GKE adds and keeps itself (API spelling): the GPU taint on GPU pools.
+
+    GKE puts ``nvidia.com/gpu=present:NO_SCHEDULE`` into a GPU pool's ``config.taints`` whether or not it was sent
+    (Terraform suppresses the diff it causes). A module must neither remove it nor count it as the user's.
+    """
+    return [{"key": GPU_TAINT["key"], "value": GPU_TAINT["value"], "effect": "NO_SCHEDULE"}]
+
 
 # Placement of a slice: single-host slices send no placement policy (GKE answers 400 to a tpu_topology there);
 # multi-host v4/v5e/v5p/v6e use a COMPACT policy with tpu_topology; multi-host 7x/7 need a workload policy
@@ -243,7 +258,7 @@ GPU_TYPES = {
         "machine_family": "a3",
         "machine_types": {"a3-ultragpu-8g": 8},
         "default_machine_type": "a3-ultragpu-8g",
-        "partition_sizes": (),
+        "partition_sizes": ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
         "quota": None,
     },
     "nvidia-b200": {
@@ -262,6 +277,24 @@ GPU_TYPES = {
         "partition_sizes": (),
         "quota": None,
     },
+    # Google's cluster-toolkit hardware table; MIG sizes from the GKE and NVIDIA RTX PRO 6000 Blackwell docs.
+    "nvidia-rtx-pro-6000": {
+        "description": "NVIDIA RTX PRO 6000 Blackwell",
+        "machine_family": "g4",
+        "machine_types": {"g4-standard-48": 1, "g4-standard-96": 2, "g4-standard-192": 4, "g4-standard-384": 8},
+        "default_machine_type": "g4-standard-48",
+        "partition_sizes": ("1g.24gb", "2g.48gb", "4g.96gb"),
+        "quota": None,
+    },
+}
+
+# Machine families whose machines boot only from Hyperdisk (pd-balanced and other persistent disks are refused).
+# Gathered from the Compute Engine machine family pages; not confirmed for every family, so a pool may send another
+# type anyway with ignore_unverified (gke_node_pool). Keyed by machine type prefix.
+HYPERDISK_ONLY_BOOT = {
+    "families": ("ct6e-", "tpu7x-", "a3-ultragpu-", "a4-", "a4x-", "g4-"),
+    "disk_types": ("hyperdisk-balanced",),
+    "verified": False,
 }
 
 # Project-wide GPU quota (Compute projects.get), on top of the regional metric of each type.
@@ -493,44 +526,33 @@ def tpu_topologies(accelerator):
 
 
 def _node_count(field, value):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            value = int(str(value).strip())
-        except ValueError:
-            raise AcceleratorError(field, "%r is not a whole number; accepted: 0 or a positive integer" % (value,))
-    if value < 0:
-        raise AcceleratorError(field, "%d is negative; accepted: 0 or a positive integer" % value)
-    return value
+    return None if value is None else whole_number(field, value, error=AcceleratorError)
 
 
-def check_slice_node_counts(shape, min_nodes, max_nodes):
-    """Check autoscaling limits against a resolved TPU shape (the resolve_tpu dict; ``{}`` for other pools).
+def check_slice_node_counts(shape, min_nodes, max_nodes, fields=("autoscaling.min_nodes", "autoscaling.max_nodes")):
+    """Check node counts against a resolved TPU shape (the resolve_tpu dict; ``{}`` for other pools).
 
-    min must not exceed max. A multi-host slice scales as one unit, so min and max (per zone) must be 0 or whole
-    multiples of the slice's VM count; GKE only finds out inside the operation ("Requested invalid target size ...
-    in the gang mode of size N"). None for either count skips that count.
-    Raises AcceleratorError naming ``autoscaling.min_nodes`` or ``autoscaling.max_nodes``.
+    min must not exceed max. One multi-host pool is one slice, built and removed whole: GKE cannot add nodes to it,
+    so each count must be 0 or exactly the slice's VM count (more slices are more pools: ``slices``). GKE itself only
+    finds out inside the operation ("Requested invalid target size '16' for a Managed Instance Group in the gang
+    mode of size '8'"). None for either count skips that count; ``fields`` names them in errors.
+    Raises AcceleratorError naming the field of the count that does not fit.
     """
-    counts = (
-        ("autoscaling.min_nodes", _node_count("autoscaling.min_nodes", min_nodes)),
-        ("autoscaling.max_nodes", _node_count("autoscaling.max_nodes", max_nodes)),
-    )
+    counts = ((fields[0], _node_count(fields[0], min_nodes)), (fields[1], _node_count(fields[1], max_nodes)))
     low, high = counts[0][1], counts[1][1]
     if low is not None and high is not None and low > high:
-        raise AcceleratorError("autoscaling.min_nodes", "%d is greater than autoscaling.max_nodes %d; accepted: "
-                               "min_nodes <= max_nodes" % (low, high))
+        raise AcceleratorError(fields[0], "%d is greater than %s %d; accepted: %s <= %s"
+                               % (low, fields[1], high, fields[0].rsplit(".", 1)[-1], fields[1].rsplit(".", 1)[-1]))
     vms = shape.get("vms", 1) if shape.get("multi_host") else 1
     if vms <= 1:
         return
     for field, value in counts:
-        if value is not None and value % vms:
+        if value not in (None, 0, vms):
             raise AcceleratorError(
                 field,
-                "%d does not fit a %s %s slice, which scales as one unit of %d nodes; accepted: 0 or a multiple of "
-                "%d (%s)" % (value, shape.get("generation"), shape.get("topology"), vms, vms,
-                             _join(vms * n for n in range(0, 4)) + ", ..."),
+                "%d does not fit: a %s %s pool is one slice of %d nodes, created and removed whole; accepted: 0 or "
+                "%d (for more slices, set slices: N to get N pools)"
+                % (value, shape.get("generation"), shape.get("topology"), vms, vms),
             )
 
 
@@ -679,7 +701,7 @@ def resolve_gpu(gpu_type, count=None, machine_type=None):
     (L4 on G2, A100, H100, ...) ``count`` may be omitted and is implied; a mismatch is refused. T4 attaches 1, 2 or
     4 GPUs to an N1 machine type (default 1). Without ``machine_type`` the type's default machine type is used, or
     the first one that carries ``count`` GPUs (see GPU_TYPES: n1-standard-4, g2-standard-8, a2-highgpu-1g,
-    a2-ultragpu-1g, a3-highgpu-8g, a3-megagpu-8g, a3-ultragpu-8g, a4-highgpu-8g, a4x-highgpu-4g).
+    a2-ultragpu-1g, a3-highgpu-8g, a3-megagpu-8g, a3-ultragpu-8g, a4-highgpu-8g, a4x-highgpu-4g, g4-standard-48).
 
     Returns a dict: type, count, machine_type, machine_family, gke_accelerator, resource_name, node_selector,
     taint, partition_sizes. Its quota metrics: ``quota_metrics(shape)``.
@@ -738,7 +760,7 @@ def validate_gpu_sharing(strategy, max_shared_clients):
 def validate_gpu_partition_size(gpu_type, size):
     """Check a MIG partition size (``gpu_partition_size``) for a GPU type; return it normalised, or None if unset.
 
-    Only A100 40GB, A100 80GB and H100 80GB have MIG partitions. Raises AcceleratorError naming
+    A100 (40 and 80 GB), H100 80GB, H200 and RTX PRO 6000 have MIG partitions (see GPU_TYPES). Raises AcceleratorError naming
     ``gpu.partition_size`` (or ``gpu.type`` for an unknown type).
     """
     gpu_type, spec = gpu_spec(gpu_type)
@@ -760,6 +782,31 @@ def validate_gpu_partition_size(gpu_type, size):
             "%r is not a %s partition size; accepted: %s" % (size, gpu_type, _join(sizes)),
         )
     return text
+
+
+def boot_disk_types(machine_type):
+    """The boot disk types a machine type takes, or None when the catalog records no limit (GKE decides)."""
+    if any(str(machine_type or "").startswith(prefix) for prefix in HYPERDISK_ONLY_BOOT["families"]):
+        return HYPERDISK_ONLY_BOOT["disk_types"]
+    return None
+
+
+def check_boot_disk_type(machine_type, disk_type, ignore_unverified=False):
+    """Refuse a boot disk type the machine family does not take; return the disk type to send.
+
+    No type given is fine: GKE picks one the family takes. The rule is recorded, not confirmed for every family:
+    ``ignore_unverified`` sends the type as given. Raises AcceleratorError naming ``disk_type``.
+    """
+    accepted = boot_disk_types(machine_type)
+    if not accepted or not disk_type:
+        return disk_type
+    if disk_type in accepted or (ignore_unverified and not HYPERDISK_ONLY_BOOT["verified"]):
+        return disk_type
+    raise AcceleratorError(
+        "disk_type",
+        "%s machines boot only from Hyperdisk, not %s; accepted: %s (or leave disk_type out). If GKE now takes %s "
+        "there, set ignore_unverified: true" % (machine_type, disk_type, _join(accepted), disk_type),
+    )
 
 
 def quota_metrics(shape):
@@ -884,7 +931,8 @@ def scheduling_profile(pool):
     profile = dict(pool=name, kind="cpu", resource_name=None, count=0, node_selector={}, tolerations=[],
                    supplemental_groups=[], devices=[], spot=bool(pool.get("spot")), gke=not off_gke, details={})
     if profile["gke"]:
-        profile["node_selector"][NODE_POOL_LABEL] = name
+        grouped = isinstance(pool.get("slices"), int) and pool["slices"] > 1
+        profile["node_selector"][SLICE_GROUP_LABEL if grouped else NODE_POOL_LABEL] = name
     if pool.get("tpu"):
         _tpu_profile(profile, pool)
     elif pool.get("gpu"):

@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.labels import check_resource_labels
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.locations import check_location
 from ansible_collections.accelci.runners.plugins.module_utils.gke.names import validate_name
 from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool import validate_node_pool
 
@@ -29,6 +31,7 @@ RECREATE_ONLY = ("network", "subnetwork")
 # Fields of the system pool's gke_node_pool options -> the gke_cluster option the user wrote.
 _SYSTEM_POOL_FIELDS = {
     "cluster": "name",
+    "location": "location",
     "name": "system_pool.name",
     "autoscaling.min_nodes": "system_pool.min_nodes",
     "autoscaling.max_nodes": "system_pool.max_nodes",
@@ -47,6 +50,7 @@ def system_pool_params(params):
     return {
         "name": size["name"],
         "cluster": params["name"],
+        "location": params.get("location"),
         "machine_type": size["machine_type"],
         "autoscaling": {"enabled": True, "min_nodes": size["min_nodes"], "max_nodes": size["max_nodes"],
                         "location_policy": None},
@@ -66,6 +70,8 @@ def system_pool_params(params):
 def validate_cluster(params):
     """Everything GKE would reject about the cluster options, before any call (InputError naming the option)."""
     validate_name("name", params.get("name"))
+    check_location("location", params.get("location"))
+    check_resource_labels("labels", params.get("labels"))
     channel = params.get("release_channel")
     if channel is not None and channel not in RELEASE_CHANNELS:
         raise InputError("release_channel", "must be one of %s" % ", ".join(RELEASE_CHANNELS))
@@ -117,7 +123,15 @@ def _addons_view(addons, keys):
     return dict((k, {"enabled": bool((addons.get(k) or {}).get("enabled"))}) for k in keys)
 
 
-def cluster_changes(desired, current):
+def desired_labels(labels, current_labels, purge=False):
+    """The cluster's labels after a converge: the given ones set, others kept unless ``purge`` (labels added by
+    hand or by other tools are the user's too)."""
+    if purge:
+        return dict(labels)
+    return dict(current_labels or {}, **labels)
+
+
+def cluster_changes(desired, current, purge_labels=False):
     """In-place changes, in order, as (kind, path, payload): kind is 'update' (one ClusterUpdate field) or
     'labels' (setResourceLabels). Recreate-only differences come back separately as a list of paths.
     """
@@ -146,8 +160,8 @@ def cluster_changes(desired, current):
             changes.append(("update", "release_channel", {"desired_release_channel": {"channel": want}},
                             {"channel": have}, {"channel": want}))
     if "resource_labels" in desired:
-        want = desired["resource_labels"]
         have = current.get("resource_labels") or {}
+        want = desired_labels(desired["resource_labels"], have, purge_labels)
         if want != have:
             changes.append(("labels", "resource_labels", want, have, want))
     return changes, recreate

@@ -19,7 +19,10 @@ from ansible_collections.accelci.runners.plugins.module_utils.gke.cluster import
     validate_system_pool,
 )
 from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool import desired_node_pool
-from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool_manager import NodePoolManager
+from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool_manager import (
+    NodePoolManager,
+    check_delete_confirmed,
+)
 from ansible_collections.accelci.runners.plugins.module_utils.gke.operation_manager import (
     GkeOperations,
     proto_to_dict,
@@ -80,6 +83,7 @@ class ClusterManager:
         """The module's work: check the options, then converge (state=present) or remove (state=absent)."""
         validate_cluster(self.params)
         if self.params["state"] == "absent":
+            check_delete_confirmed("cluster", self.params["name"], self.params.get("confirm_delete"))
             return self.remove()
         validate_system_pool(self.params)
         return self.converge()
@@ -100,7 +104,7 @@ class ClusterManager:
                     "(the cluster role), or create it elsewhere" % (self.params["name"], self.parent))
             return self._create()
         desired = desired_cluster(self.params)
-        changes, recreate = cluster_changes(desired, current)
+        changes, recreate = cluster_changes(desired, current, self.params.get("purge_labels"))
         if recreate:
             raise AccelciError(
                 "Cluster %s: %s can only be set when the cluster is created; GKE would need a new cluster "
@@ -120,7 +124,21 @@ class ClusterManager:
         if result["changed"] and not self.module.check_mode and self.params.get("wait", True):
             current = self.read()
         result["cluster"] = _summarize_cluster(current)
+        self._report_undeclared_pools(result, current)
         return result
+
+    def _report_undeclared_pools(self, result, current):
+        """Pools in the cluster that nobody declared are reported, never deleted: they may be someone's."""
+        declared = self.params.get("declared_node_pools")
+        if declared is None:
+            return
+        declared = set(declared) | set([system_pool_params(self.params)["name"]])
+        extra = sorted(p.get("name") for p in current.get("node_pools") or [] if p.get("name") not in declared)
+        result["undeclared_node_pools"] = extra
+        if extra:
+            self.module.warn("Cluster %s has node pools that the inventory does not declare: %s. They are left "
+                             "as they are; delete one with gke_node_pool state=absent and confirm_delete."
+                             % (self.params["name"], ", ".join(extra)))
 
     def _apply(self, changes, current):
         """One UpdateCluster per change, as the API requires; labels through setResourceLabels."""

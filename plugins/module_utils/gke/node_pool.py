@@ -16,14 +16,18 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.locations import check_location, is_region
 from ansible_collections.accelci.runners.plugins.module_utils.gke.catalog import (
+    check_boot_disk_type,
     check_slice_node_counts,
+    gke_managed_taints,
     resolve_gpu,
     resolve_tpu,
     validate_gpu_partition_size,
     validate_gpu_sharing,
 )
 from ansible_collections.accelci.runners.plugins.module_utils.gke.names import validate_name
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.labels import check_labels
 
 TAINT_EFFECTS = ("NO_SCHEDULE", "PREFER_NO_SCHEDULE", "NO_EXECUTE")
 WORKLOAD_METADATA_MODES = ("GKE_METADATA", "GCE_METADATA")
@@ -31,6 +35,9 @@ LOCATION_POLICIES = ("ANY", "BALANCED")
 RESERVATION_AFFINITIES = ("NO_RESERVATION", "ANY_RESERVATION", "SPECIFIC_RESERVATION")
 GPU_DRIVER_VERSIONS = ("DEFAULT", "LATEST", "INSTALLATION_DISABLED")
 RESERVATION_NAME_KEY = "compute.googleapis.com/reservation-name"
+# GKE's limits: nodes per node pool per zone, and the boot disk sizes Compute Engine takes (GB).
+MAX_NODES_PER_ZONE = 1000
+DISK_SIZE_GB_RANGE = (10, 65536)
 
 # Where each changeable field goes. Paths are dotted snake_case proto paths inside NodePool.
 # "update" groups are sent as one UpdateNodePool call each; locations must travel alone.
@@ -86,15 +93,24 @@ def _autoscaling_on(params):
     return bool(autoscaling and autoscaling.get("enabled", True))
 
 
+def _check_node_limit(field, value):
+    if value is not None and not 0 <= value <= MAX_NODES_PER_ZONE:
+        raise InputError(field, "%s is outside what GKE takes; accepted: 0 to %d nodes per zone"
+                         % (value, MAX_NODES_PER_ZONE))
+
+
 def _check_sizes(params, kind, shape):
-    """Autoscaling limits and node_count: whole slices for multi-host TPUs."""
+    """Autoscaling limits and node_count: a multi-host TPU pool is exactly one slice."""
     autoscaling = params.get("autoscaling")
+    slice_shape = shape if kind == "tpu" else {}
     if _autoscaling_on(params):
         low, high = autoscaling.get("min_nodes", 0), autoscaling.get("max_nodes")
         if high is None:
             raise InputError("autoscaling.max_nodes", "is required when autoscaling is enabled")
-        # The catalog's check covers min <= max for every pool and whole slices for multi-host TPUs.
-        check_slice_node_counts(shape if kind == "tpu" else {}, low, high)
+        _check_node_limit("autoscaling.min_nodes", low)
+        _check_node_limit("autoscaling.max_nodes", high)
+        # The catalog's check covers min <= max for every pool and the one-slice rule for multi-host TPUs.
+        check_slice_node_counts(slice_shape, low, high)
         if high < 1:
             raise InputError("autoscaling.max_nodes", "%s; accepted: 1 or more (min_nodes 0 scales to zero)" % high)
         policy = autoscaling.get("location_policy")
@@ -105,9 +121,27 @@ def _check_sizes(params, kind, shape):
         return
     if node_count < 0:
         raise InputError("node_count", "must be >= 0 (got %s)" % node_count)
-    if kind == "tpu" and shape["multi_host"] and node_count % shape["vms"]:
-        raise InputError("node_count", "%s does not fit: a multi-host %s slice needs node_count 0 or a multiple of "
-                         "%d VMs" % (node_count, shape["topology"], shape["vms"]))
+    _check_node_limit("node_count", node_count)
+    check_slice_node_counts(slice_shape, None, node_count, fields=("node_count", "node_count"))
+
+
+def _check_disk(params, machine_type):
+    size = params.get("disk_size_gb")
+    if size is not None and not DISK_SIZE_GB_RANGE[0] <= size <= DISK_SIZE_GB_RANGE[1]:
+        raise InputError("disk_size_gb", "%s is outside what Compute Engine takes; accepted: %d to %d GB"
+                         % (size, DISK_SIZE_GB_RANGE[0], DISK_SIZE_GB_RANGE[1]))
+    check_boot_disk_type(machine_type, params.get("disk_type"), params.get("ignore_unverified"))
+
+
+def _check_locations(params, shape):
+    """Pool zones are zones; a multi-host slice lives in one zone (compact placement is single-zone)."""
+    locations = params.get("locations") or []
+    for index, zone in enumerate(locations):
+        check_location("locations[%d]" % index, zone, regions=False)
+    if shape and shape.get("multi_host") and len(locations) > 1:
+        raise InputError("locations", "a multi-host %s %s slice lives in one zone (compact placement); accepted: "
+                         "one zone, or none to use the cluster's first zone (got %s)"
+                         % (shape["generation"], shape["topology"], ", ".join(locations)))
 
 
 def _check_node_settings(params):
@@ -118,6 +152,7 @@ def _check_node_settings(params):
     mode = params.get("workload_metadata_mode")
     if mode and mode not in WORKLOAD_METADATA_MODES:
         raise InputError("workload_metadata_mode", "must be one of %s" % ", ".join(WORKLOAD_METADATA_MODES))
+    check_labels("labels", params.get("labels"))
 
 
 def _check_reservation(params):
@@ -133,12 +168,19 @@ def _check_reservation(params):
         raise InputError("reservation.name", "only goes with reservation.affinity SPECIFIC_RESERVATION")
 
 
-def _check_provisioning(params):
-    """flex_start and queued_provisioning: no reservation, autoscaling, nodes only on demand."""
+def _check_provisioning(params, kind):
+    """Capacity options as GKE enforces them (sources in docs/cluster.md, "Capacity options").
+
+    flex-start: not spot, no reservation, auto repair off, autoscaled from 0. Queued provisioning: no reservation,
+    minimum 0, not spot, and not with flex-start on TPUs. Spot: no ANY or SPECIFIC reservation.
+    """
     affinity = (params.get("reservation") or {}).get("affinity")
     reserved = bool(affinity) and affinity != "NO_RESERVATION"
     autoscaling = params.get("autoscaling") or {}
     node_count = params.get("node_count")
+    if params.get("spot") and reserved:
+        raise InputError("reservation.affinity", "%s does not go with spot: spot VMs consume no reservation; "
+                         "accepted with spot: NO_RESERVATION (or none)" % affinity)
     if params.get("flex_start"):
         if params.get("spot"):
             raise InputError("spot", "flex_start and spot exclude each other: flex-start VMs are their own model")
@@ -148,7 +190,15 @@ def _check_provisioning(params):
             raise InputError("flex_start", "needs autoscaling (min_nodes 0): nodes come and go with demand")
         if node_count:
             raise InputError("node_count", "flex_start pools start with node_count 0")
+        if params.get("auto_repair"):
+            raise InputError("auto_repair", "must be false (or left out) on a flex-start pool: a repaired node "
+                             "would give its capacity back")
     if params.get("queued_provisioning"):
+        if params.get("spot"):
+            raise InputError("spot", "queued_provisioning and spot exclude each other; accepted: one of them")
+        if params.get("flex_start") and kind == "tpu":
+            raise InputError("queued_provisioning", "GKE's flex-start pools do not take TPUs with queued "
+                             "provisioning; accepted: flex_start alone, or queued_provisioning alone")
         if reserved:
             raise InputError("queued_provisioning", "needs reservation.affinity NO_RESERVATION (or none)")
         if not _autoscaling_on(params):
@@ -181,13 +231,28 @@ def validate_node_pool(params):
     """
     validate_name("name", params.get("name"))
     validate_name("cluster", params.get("cluster"))
+    check_location("location", params.get("location"))
     kind, shape, machine_type = _resolve_shape(params)
     _check_sizes(params, kind, shape)
+    _check_disk(params, machine_type)
+    _check_locations(params, shape if kind == "tpu" else None)
     _check_node_settings(params)
     _check_reservation(params)
-    _check_provisioning(params)
+    _check_provisioning(params, kind)
     _check_accelerator(params, kind, shape)
     return kind, shape, machine_type
+
+
+def single_zone_default(params, shape, cluster_locations):
+    """The zone a multi-host slice of a regional cluster goes to when ``locations`` is not given, else None.
+
+    Compact placement is single-zone: GKE cannot spread one slice. The cluster's first node zone (sorted) is a
+    stable choice; users who know where their TPU capacity is name the zone in ``locations``.
+    """
+    if not shape or not shape.get("multi_host") or params.get("locations") or not is_region(params.get("location")):
+        return None
+    zones = sorted(cluster_locations or [])
+    return zones[0] if zones else None
 
 
 def _node_config(params, machine_type):
@@ -277,6 +342,8 @@ def desired_node_pool(params, kind, shape, machine_type):
         pool["placement_policy"] = _tpu_placement(params, shape)
     _sizing(params, kind, shape, pool)
     management = dict((key, params[key]) for key in ("auto_repair", "auto_upgrade") if params.get(key) is not None)
+    if params.get("flex_start"):
+        management.setdefault("auto_repair", False)  # flex-start capacity goes back if GKE repairs the node
     if management:
         pool["management"] = management
     if params.get("queued_provisioning"):
@@ -298,43 +365,91 @@ def _get(tree, path):
     return node
 
 
-def _normalise(value):
-    """API replies omit zero values and may order lists; compare on a canonical form."""
-    if isinstance(value, dict):
-        return dict((k, _normalise(v)) for k, v in value.items() if v not in _ZERO_VALUES)
-    if isinstance(value, list):
-        return [_normalise(v) for v in value]
-    return value
-
-
 def _leaf_paths(tree, prefix=""):
     for key, value in tree.items():
         path = prefix + key
-        if isinstance(value, dict) and value and path not in _WHOLE_VALUE_PATHS:
+        if isinstance(value, dict) and value and path not in _UNITS:
             yield from _leaf_paths(value, path + ".")
         else:
             yield path
 
 
-# Compared as a whole: the API replaces them whole, so a partial match is a difference.
-_WHOLE_VALUE_PATHS = frozenset([
+# The units we compare and change: the API replaces each of them whole in an update.
+_UNITS = frozenset([
     "config.labels", "config.taints", "config.workload_metadata_config", "config.reservation_affinity",
     "config.accelerators", "placement_policy", "autoscaling", "management", "queued_provisioning",
 ])
+# Maps and lists the user owns whole: a key or item not asked for is removed. Everything else is compared only
+# in the keys the module sends, since GKE fills in the rest (location policy, management, 7x tpu_topology, ...).
+_OWNED_WHOLE = frozenset(["config.labels", "config.oauth_scopes", "locations"])
 # Only meaningful when creating (GKE does not report a pool's current size).
 _CREATE_ONLY_INFORMATIONAL = frozenset(["name", "initial_node_count"])
 
 
 def _owner(path):
-    """The managed path that contains ``path`` (the unit we compare and change)."""
-    for whole in _WHOLE_VALUE_PATHS:
-        if path == whole or path.startswith(whole + "."):
-            return whole
+    """The unit that contains ``path``."""
+    for unit in _UNITS:
+        if path == unit or path.startswith(unit + "."):
+            return unit
     return path
 
 
 def _covers(prefixes, path):
     return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+def _is_zero(value):
+    return value in _ZERO_VALUES
+
+
+def _matches(managed, want, have):
+    """Whether ``have`` holds what ``want`` asks for, in the keys ``managed`` (the raw request) names.
+
+    Proto JSON drops zero values from ``want``, so a key the request states with a zero value matches an absent or
+    zero value. Lists of objects match item by item; lists of strings as sets.
+    """
+    if isinstance(managed, dict):
+        want = want if isinstance(want, dict) else {}
+        have = have if isinstance(have, dict) else {}
+        return all(_matches(managed[key], want.get(key), have.get(key)) for key in managed)
+    if isinstance(managed, list):
+        want, have = want or [], have or []
+        if managed and isinstance(managed[0], dict):
+            want = list(want) + [None] * (len(managed) - len(want))
+            return len(have) == len(managed) and all(_matches(*item) for item in zip(managed, want, have))
+        return sorted(str(v) for v in want) == sorted(str(v) for v in have)
+    if _is_zero(want) and _is_zero(have):
+        return True
+    return want == have
+
+
+def _taint_key(taint):
+    return (taint.get("key"), taint.get("value") or "", taint.get("effect"))
+
+
+def user_taints(current_taints, wanted):
+    """The live taints minus those GKE adds and manages itself (the GPU taint) that the user did not ask for."""
+    managed = set(_taint_key(t) for t in gke_managed_taints())
+    asked = set(_taint_key(t) for t in wanted or [])
+    return [t for t in current_taints or [] if _taint_key(t) not in managed or _taint_key(t) in asked]
+
+
+def taints_to_send(wanted, current_taints):
+    """An update's taints: the user's, plus those GKE manages on the live pool, so the update never removes them."""
+    asked = set(_taint_key(t) for t in wanted or [])
+    kept = [t for t in current_taints or [] if t not in user_taints(current_taints, wanted)
+            and _taint_key(t) not in asked]
+    return list(wanted or []) + kept
+
+
+def _unit_matches(path, managed, want, have):
+    if path == "config.taints":
+        return sorted(_taint_key(t) for t in want or []) == sorted(_taint_key(t) for t in user_taints(have, want))
+    if path in _OWNED_WHOLE:
+        if isinstance(want, dict) or isinstance(have, dict):
+            return dict(want or {}) == dict(have or {})
+        return _matches(managed, want, have)
+    return _matches(managed, want, have)
 
 
 class NodePoolDiff:
@@ -352,46 +467,44 @@ class NodePoolDiff:
         return bool(self.changed_paths)
 
 
+def _record(diff, groups, path, desired):
+    diff.changed_paths.append(path)
+    if _covers(RECREATE_ONLY, path):
+        diff.recreate.append(path)
+    elif path == "autoscaling":
+        diff.set_autoscaling = _get(desired, path)
+    elif path == "management":
+        diff.set_management = _get(desired, path)
+    else:
+        for name, paths in UPDATE_GROUPS:
+            if _covers(paths, path):
+                groups[name][path] = _get(desired, path)
+                break
+        else:  # a field we set but have no in-place call for
+            diff.recreate.append(path)
+
+
 def node_pool_diff(desired, current, managed=None):
     """Compare a desired body with the live pool (both snake_case dicts, enums as names).
 
     ``managed`` is the body whose keys say what to compare (default: desired itself); pass the raw body when
-    ``desired`` went through proto JSON, which drops false and zero values.
+    ``desired`` went through proto JSON, which drops false and zero values. Only what the module sends is compared:
+    an option left out means "whatever GKE chose", and the taint GKE adds to GPU pools is not the user's to remove.
     """
+    managed = managed or desired
     diff = NodePoolDiff()
     groups = dict((name, {}) for name, _paths in UPDATE_GROUPS)
     seen = set()
-    for leaf in _leaf_paths(managed or desired):
+    for leaf in _leaf_paths(managed):
         path = _owner(leaf)
         if path in seen or path in _CREATE_ONLY_INFORMATIONAL:
             continue
         seen.add(path)
-        want = _normalise(_get(desired, path))
-        have = _normalise(_get(current, path))
-        if path == "autoscaling" and not want.get("enabled") and not have.get("enabled"):
+        want, have = _get(desired, path), _get(current, path)
+        if path == "autoscaling" and not (want or {}).get("enabled") and not (have or {}).get("enabled"):
             continue
-        if path == "management":
-            # Compare only the flags asked for; GKE fills in the others.
-            have = dict((k, bool(have.get(k))) for k in want)
-            want = dict((k, bool(v)) for k, v in want.items())
-        if want in _ZERO_VALUES and have in _ZERO_VALUES:
-            continue
-        if want == have:
-            continue
-        diff.changed_paths.append(path)
-        if _covers(RECREATE_ONLY, path):
-            diff.recreate.append(path)
-        elif path == "autoscaling":
-            diff.set_autoscaling = _get(desired, path)
-        elif path == "management":
-            diff.set_management = _get(desired, path)
-        else:
-            for name, paths in UPDATE_GROUPS:
-                if _covers(paths, path):
-                    groups[name][path] = _get(desired, path)
-                    break
-            else:  # a field we set but have no in-place call for
-                diff.recreate.append(path)
+        if not _unit_matches(path, _get(managed, path), want, have):
+            _record(diff, groups, path, desired)
     diff.updates = [(name, groups[name]) for name, _paths in UPDATE_GROUPS if groups[name]]
     return diff
 

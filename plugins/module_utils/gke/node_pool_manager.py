@@ -8,13 +8,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, InputError
 from ansible_collections.accelci.runners.plugins.module_utils.gke.catalog import check_min_gke_version
 from ansible_collections.accelci.runners.plugins.module_utils.gke.names import validate_name
 from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool import (
     desired_node_pool,
     node_pool_diff,
+    single_zone_default,
     summarize_pool,
+    taints_to_send,
     update_request_fields,
     validate_node_pool,
 )
@@ -22,6 +24,9 @@ from ansible_collections.accelci.runners.plugins.module_utils.gke.operation_mana
     GkeOperations,
     proto_to_dict,
 )
+
+# What GKE turns on when a pool is created without management settings.
+MANAGEMENT_DEFAULTS = {"auto_upgrade": True, "auto_repair": True}
 
 try:
     from google.cloud import container_v1
@@ -57,6 +62,13 @@ def _pick(tree, paths):
     return out
 
 
+def check_delete_confirmed(kind, name, confirmation):
+    """state=absent deletes what the user owns: refuse, before any call, unless confirm_delete names it."""
+    if confirmation != name:
+        raise InputError("confirm_delete", "deleting %s %s takes its nodes and running jobs with it; set "
+                         "confirm_delete: %s to confirm (got %r)" % (kind, name, name, confirmation))
+
+
 class NodePoolManager:
     """Create, update, recreate or delete one node pool.
 
@@ -85,9 +97,29 @@ class NodePoolManager:
         if self.pool.get("state") == "absent":
             validate_name("name", self.pool.get("name"))
             validate_name("cluster", self.pool.get("cluster"))
+            check_delete_confirmed("node pool", self.pool["name"], self.pool.get("confirm_delete"))
             return self.remove()
         kind, shape, machine_type = validate_node_pool(self.pool)
         return self.converge(kind, shape, machine_type)
+
+    def read_cluster(self):
+        """The cluster as already read by the caller, or read once (a dict; {} when it does not exist)."""
+        if self.cluster is None:
+            self.cluster = proto_to_dict(self.module.call(
+                "read cluster %s" % self.cluster_path.rsplit("/", 1)[-1], self.module.client.get_cluster,
+                name=self.cluster_path, not_found_ok=True)) or {}
+        return self.cluster
+
+    def _check_against_cluster(self):
+        """Rules that depend on the cluster: auto_upgrade off is refused on a release channel (GKE answers 400
+        "Auto_upgrade cannot be false when release_channel REGULAR is set")."""
+        if self.pool.get("auto_upgrade") is not False:
+            return
+        channel = ((self.read_cluster().get("release_channel") or {}).get("channel") or "UNSPECIFIED")
+        if channel != "UNSPECIFIED":
+            raise InputError("auto_upgrade", "cannot be false on cluster %s, which is on the %s release channel; "
+                             "accepted: true (or left out), or take the cluster off its release channel"
+                             % (self.cluster_path.rsplit("/", 1)[-1], channel))
 
     def read(self):
         """The pool as GKE reports it (a snake_case dict), or None when it does not exist."""
@@ -99,11 +131,20 @@ class NodePoolManager:
         """Bring the pool to the desired state. Returns the result dict (changed, diff, node_pool, ...)."""
         if read:
             current = self.read()
+        self._check_against_cluster()
         requested = desired_node_pool(self.pool, kind, shape, machine_type)
-        desired = _canonical_node_pool(requested)
         if current is None:
+            zone = single_zone_default(self.pool, shape, self.read_cluster().get("locations")
+                                       if shape and shape.get("multi_host") else None)
+            if zone:
+                requested["locations"] = [zone]
+            if "management" in requested:
+                # The API cannot tell a flag left out from false: state GKE's defaults (on) for the flags not asked
+                # for, or a cluster on a release channel refuses the pool ("Auto_upgrade cannot be false ...").
+                requested["management"] = dict(MANAGEMENT_DEFAULTS, **requested["management"])
             self._check_cluster_version(shape)
-            return self._create(desired, shape)
+            return self._create(_canonical_node_pool(requested), shape)
+        desired = _canonical_node_pool(requested)
         if current.get("status") == "ERROR" and not self.pool.get("recreate"):
             raise AccelciError(
                 "Node pool %s is in ERROR (%s); set recreate: true to delete and create it again"
@@ -132,17 +173,16 @@ class NodePoolManager:
         """
         if not shape or not shape.get("min_gke_version"):
             return
-        cluster = self.cluster
-        if cluster is None:
-            cluster = proto_to_dict(self.module.call(
-                "read cluster %s" % self.cluster_path.rsplit("/", 1)[-1], self.module.client.get_cluster,
-                name=self.cluster_path, not_found_ok=True)) or {}
-        check_min_gke_version(shape, cluster.get("current_master_version"))
+        check_min_gke_version(shape, self.read_cluster().get("current_master_version"))
 
     def _update(self, diff, current):
         """The in-place calls: one UpdateNodePool per group, then setAutoscaling (+ setSize), setManagement."""
         client, name = self.module.client, self.pool["name"]
         for group, changes in diff.updates:
+            if "config.taints" in changes:
+                # Send back the taints GKE manages (the GPU taint) so the update never tries to remove them.
+                have = (current.get("config") or {}).get("taints") or []
+                changes = dict(changes, **{"config.taints": taints_to_send(changes["config.taints"], have)})
             request = dict(update_request_fields(changes), name=self.path)
             self.ops.run("update node pool %s (%s)" % (name, group), client.update_node_pool,
                          container_v1.UpdateNodePoolRequest(request))

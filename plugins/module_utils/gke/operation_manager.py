@@ -145,6 +145,14 @@ class GkeOperations:
             record["status"] = "RUNNING"
             raise ApiError("Timeout trying to %s: %s" % (action, exc), operation=operation.name,
                            operations=self.operations, retries=self.module.retry_log)
+        except ApiError as exc:
+            # Polling failed (after retries): the operation itself may well be running. Say so, with the cause.
+            record["status"] = "UNKNOWN"
+            details = dict(exc.details, operation=operation.name, operations=self.operations,
+                           retries=self.module.retry_log)
+            raise ApiError("Failed to %s: operation %s was started but could not be read until it finished (it may "
+                           "still be running: rerun the task to pick up where it left off). Last error: %s"
+                           % (action, operation.name, exc.message), **details)
         record["status"] = "DONE"
         return done
 

@@ -1,10 +1,9 @@
 """Run the GKE API emulator standalone: python -m tests.emulators.gke --port PORT [--state-file FILE]."""
 
 import argparse
-import signal
 import sys
-import threading
 
+from ..json_api import serve_until_signalled
 from .server import GkeEmulator
 
 
@@ -15,19 +14,8 @@ def main(argv=None):
     parser.add_argument("--operation-seconds", type=float, default=2.0,
                         help="how long each long-running operation takes (default 2.0)")
     args = parser.parse_args(argv)
-
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    emulator = GkeEmulator(port=args.port, operation_seconds=args.operation_seconds, state_file=args.state_file)
-    emulator.start()
-    print(emulator.url, flush=True)
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_until_signalled(GkeEmulator(port=args.port, operation_seconds=args.operation_seconds,
+                                             state_file=args.state_file))
 
 
 if __name__ == "__main__":

@@ -160,6 +160,34 @@ def _parse_error(exc):
     return invalid_argument("Invalid JSON payload received. %s" % text.split("\n", maxsplit=1)[0])
 
 
+def _apply_pool_update(cluster, pool, name, value):
+    """Apply one field of an UpdateNodePoolRequest to a node pool."""
+    if name == "node_version":
+        pool.version = cluster.current_master_version if value in ("-", "latest") else value
+        return
+    if name == "locations":
+        del pool.locations[:]
+        pool.locations.extend(value)
+        return
+    target_kind, target_name, unwrap = _POOL_UPDATE_TARGETS.get(name, ("config", name, None))
+    target = pool if target_kind == "pool" else pool.config
+    if unwrap:
+        value = getattr(value, unwrap)
+    field = target.DESCRIPTOR.fields_by_name.get(target_name)
+    if field is None:
+        raise ApiError("UNIMPLEMENTED", "UpdateNodePoolRequest.%s is not implemented by the GKE emulator." % name)
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        getattr(target, target_name).clear()
+        getattr(target, target_name).update(dict(value))
+    elif _is_repeated(field):
+        del getattr(target, target_name)[:]
+        getattr(target, target_name).extend(value)
+    elif field.message_type is not None:
+        getattr(target, target_name).CopyFrom(value)
+    else:
+        setattr(target, target_name, value)
+
+
 class Fault:
     """One injected fault: what it does, which requests it matches, how many more times it fires."""
 
@@ -236,6 +264,7 @@ class GkeBackend:
         self.operations = {}        # name -> _Operation, in creation order
         self.quotas = {}            # (region, metric) -> limit
         self.node_counts = {}       # (project, location, cluster, pool) -> per-zone size set by :setSize
+        self.resource_policies = {}  # (project, region, name) -> accelerator topology ("" for a compact policy)
         self.faults = []
         self.request_log = []
 
@@ -312,6 +341,7 @@ class GkeBackend:
                 "quotas": self.quota_report(),
                 "nodeCounts": [{"cluster": "/".join(k[:3]), "nodePool": k[3], "perZone": v}
                                for k, v in sorted(self.node_counts.items())],
+                "resourcePolicies": self.list_resource_policies(),
             }
 
     # ------------------------------------------------------------ persistence
@@ -338,6 +368,7 @@ class GkeBackend:
             "operations": operations,
             "quotas": [{"region": r, "metric": m, "limit": v} for (r, m), v in self.quotas.items()],
             "node_counts": [[list(k), v] for k, v in self.node_counts.items()],
+            "resource_policies": [[list(k), v] for k, v in self.resource_policies.items()],
         }
         tmp = "%s.tmp-%d" % (self.state_file, os.getpid())
         with open(tmp, "w", encoding="utf-8") as handle:
@@ -366,6 +397,8 @@ class GkeBackend:
             self.quotas[(quota["region"], quota["metric"])] = quota["limit"]
         for key, value in data.get("node_counts", []):
             self.node_counts[tuple(key)] = value
+        for key, value in data.get("resource_policies", []):
+            self.resource_policies[tuple(key)] = value
 
     # ------------------------------------------------------------- operations
 
@@ -420,7 +453,9 @@ class GkeBackend:
         op.done = True
         op.end_time = _now_rfc3339()
         if failure:
+            # A failed GKE operation carries the text in both error and detail (v1 Operation fields).
             op.error = {"code": failure["code"], "message": failure["message"]}
+            op.detail = failure["message"]
             snapshot = op.before if cancelled or op.failed is None else op.failed
         else:
             snapshot = op.after
@@ -453,9 +488,18 @@ class GkeBackend:
         else:
             cluster.node_pools.add().CopyFrom(snapshot)
 
-    def _busy_operation(self, key):
+    def _busy_operation(self, key, pool=None):
+        """A running operation that a new one on the cluster (pool None) or on one of its pools conflicts with.
+
+        Operations on different node pools of one cluster run side by side (Terraform takes a cluster read lock and
+        a per-pool lock; the v1 proto notes SET_NODE_POOL_MANAGEMENT may run concurrently); one pool takes one
+        operation at a time, and the cluster itself takes one cluster-level operation at a time, never while a
+        pool operation runs.
+        """
         for op in self.operations.values():
-            if not op.done and op.cluster_key == key:
+            if op.done or op.cluster_key != key:
+                continue
+            if pool is None or op.scope == "cluster" or op.pool == pool:
                 return op
         return None
 
@@ -599,8 +643,8 @@ class GkeBackend:
                 return pool
         raise not_found(res.pool_path(ids["project"], ids["location"], ids["cluster"], ids["pool"], ids["form"]))
 
-    def _check_not_busy(self, key):
-        op = self._busy_operation(key)
+    def _check_not_busy(self, key, pool=None):
+        op = self._busy_operation(key, pool)
         if op is not None:
             raise failed_precondition("Cluster is running incompatible operation %s." % op.name)
 
@@ -651,19 +695,7 @@ class GkeBackend:
         if duplicates:
             raise invalid_argument("Node pool names must be unique; duplicated: %s." % ", ".join(duplicates),
                                    "cluster.node_pools")
-        failure = None
-        failed_pool = None
-        new_uses = []
-        for index, pool in enumerate(cluster.node_pools):
-            field = "cluster.node_pools[%d]" % index
-            problem = res.validate_pool(cluster, pool, field)
-            if problem and failure is None:
-                failure, failed_pool = problem, pool.name
-            res.fill_pool_defaults(project, cluster, pool)
-            use = res.quota_use(cluster, pool)
-            if use:
-                new_uses.append(use)
-        self._check_quota(project, location, new_uses)
+        failure, failed_pool = self._prepare_cluster_pools(project, location, cluster)
         self._check_not_busy(key)
         after = res.copy_pb(cluster)
         after.status = CLUSTER_STATUS.RUNNING.value
@@ -687,6 +719,25 @@ class GkeBackend:
                     pool.status_message = failure.message
         return self._start_operation(ctx, OP.CREATE_CLUSTER.value, key, "cluster", self._cluster_target(key),
                                      before=None, during=during, after=after, failed=failed, failure=failure_dict)
+
+    def _prepare_cluster_pools(self, project, location, cluster):
+        """Validate, fill in and charge quota for the pools of a new cluster; returns (AsyncFailure, pool name)."""
+        failure = None
+        failed_pool = None
+        new_uses = []
+        # GKE leaves the GPU taint off when every pool of a new cluster has GPUs (terraform-google-kubernetes-engine
+        # 703, quoting the GKE docs).
+        gpu_taint = not all(res.is_gpu_pool(p.config) for p in cluster.node_pools)
+        for index, pool in enumerate(cluster.node_pools):
+            field = "cluster.node_pools[%d]" % index
+            self._resolve_placement_policy(project, location, pool, field)
+            problem = res.validate_pool(cluster, pool, field)
+            if problem and failure is None:
+                failure, failed_pool = problem, pool.name
+            res.fill_pool_defaults(project, cluster, pool, gpu_taint=gpu_taint)
+            new_uses += res.quota_uses(cluster, pool, pool.initial_node_count)
+        self._check_quota(project, location, new_uses)
+        return failure, failed_pool
 
     def _update_cluster(self, request, ids, ctx):
         key, cluster = self._get_cluster(ids)
@@ -732,11 +783,11 @@ class GkeBackend:
             if change == "desired_image_type":
                 pool.config.image_type = update.desired_image_type
                 return OP.UPGRADE_NODES.value
-            failure = res.gang_failure(pool, [update.desired_node_pool_autoscaling.min_node_count,
-                                              update.desired_node_pool_autoscaling.max_node_count])
+            failure = res.gang_failure(pool, res.autoscaling_counts(update.desired_node_pool_autoscaling))
             if failure:
                 raise invalid_argument(failure.message, "update.desired_node_pool_autoscaling")
             pool.autoscaling.CopyFrom(update.desired_node_pool_autoscaling)
+            res.fill_autoscaling_defaults(pool)
             return OP.UPDATE_CLUSTER.value
         if change == "desired_locations":
             del cluster.locations[:]
@@ -815,13 +866,18 @@ class GkeBackend:
         key, cluster = self._get_cluster(ids)
         pool = res.copy_pb(request.node_pool)
         ids = dict(ids, pool=pool.name)
+        self._resolve_placement_policy(ids["project"], ids["location"], pool, "node_pool")
         failure = res.validate_pool(cluster, pool, "node_pool")
         if any(p.name == pool.name for p in cluster.node_pools):
             raise already_exists(res.pool_path(*key, pool.name, form=ids["form"]))
-        res.fill_pool_defaults(ids["project"], cluster, pool)
-        use = res.quota_use(cluster, pool)
-        self._check_quota(ids["project"], ids["location"], [use] if use else [])
-        self._check_not_busy(key)
+        # GKE adds no GPU taint when every existing pool has GPUs (terraform-google-kubernetes-engine 703).
+        gpu_taint = not all(res.is_gpu_pool(p.config) for p in cluster.node_pools)
+        res.fill_pool_defaults(ids["project"], cluster, pool, gpu_taint=gpu_taint)
+        # Quota is charged on the nodes asked for now, in every zone, not on the autoscaling maximum: a pool that
+        # starts at 0 never fails here (terraform-google-kubernetes-engine 1795: charged on the nodes created).
+        self._check_quota(ids["project"], ids["location"],
+                          res.quota_uses(cluster, pool, pool.initial_node_count))
+        self._check_not_busy(key, pool.name)
         after = res.copy_pb(pool)
         after.status = POOL_STATUS.RUNNING.value
         after.etag = res.etag_of(after)
@@ -844,7 +900,7 @@ class GkeBackend:
         pool = self._get_pool(ids, cluster)
         after = res.copy_pb(pool)
         failure = mutate(cluster, after)
-        self._check_not_busy(key)
+        self._check_not_busy(key, pool.name)
         after.status = POOL_STATUS.RUNNING.value
         after.etag = res.etag_of(after)
         during = res.copy_pb(pool)
@@ -861,44 +917,24 @@ class GkeBackend:
         if not present:
             raise invalid_argument("At least one of [%s] must be specified."
                                    % ", ".join("'%s'" % name for name in NODE_POOL_UPDATE_FIELDS))
-        if "locations" in present and len(present) > 1:
-            raise invalid_argument(
-                "Node pool locations cannot be updated together with other fields; update locations alone.",
-                "locations")
+        # Locations may travel with other fields; those then apply to new nodes only (UpdateNodePoolRequest
+        # documents locations beside the other fields).
 
         def mutate(cluster, pool):
             if request.etag and request.etag != pool.etag:
                 raise ApiError("ABORTED", "Node pool %s was modified concurrently: etag \"%s\" does not match "
                                           "the current etag \"%s\"." % (pool.name, request.etag, pool.etag))
+            gpu_tainted = res.has_gpu_taint(pool.config)
             for name in present:
-                value = getattr(request, name)
-                if name == "node_version":
-                    pool.version = cluster.current_master_version if value in ("-", "latest") else value
-                    continue
-                if name == "locations":
-                    del pool.locations[:]
-                    pool.locations.extend(value)
-                    continue
-                target_kind, target_name, unwrap = _POOL_UPDATE_TARGETS.get(name, ("config", name, None))
-                target = pool if target_kind == "pool" else pool.config
-                if unwrap:
-                    value = getattr(value, unwrap)
-                field = target.DESCRIPTOR.fields_by_name.get(target_name)
-                if field is None:
-                    raise ApiError("UNIMPLEMENTED",
-                                   "UpdateNodePoolRequest.%s is not implemented by the GKE emulator." % name)
-                if field.message_type is not None and field.message_type.GetOptions().map_entry:
-                    getattr(target, target_name).clear()
-                    getattr(target, target_name).update(dict(value))
-                elif _is_repeated(field):
-                    del getattr(target, target_name)[:]
-                    getattr(target, target_name).extend(value)
-                elif field.message_type is not None:
-                    getattr(target, target_name).CopyFrom(value)
-                else:
-                    setattr(target, target_name, value)
+                _apply_pool_update(cluster, pool, name, getattr(request, name))
+            if gpu_tainted and res.is_gpu_pool(pool.config):
+                res.add_gpu_taint(pool.config)  # GKE manages this taint: an update that drops it gets it back
             if "accelerators" in present or "machine_type" in present:
                 res.check_accelerators(pool.config, cluster.location, "node_pool.config")
+            if set(present) & {"machine_type", "disk_type", "boot_disk"}:
+                res.check_boot_disk(pool.config, "node_pool.config")
+            if "upgrade_settings" in present:
+                res.fill_upgrade_defaults(pool.upgrade_settings)
             return None
 
         return self._pool_change(ctx, ids, OP.UPGRADE_NODES.value, mutate)
@@ -906,7 +942,7 @@ class GkeBackend:
     def _delete_node_pool(self, request, ids, ctx):
         key, cluster = self._get_cluster(ids)
         pool = self._get_pool(ids, cluster)
-        self._check_not_busy(key)
+        self._check_not_busy(key, pool.name)
         during = res.copy_pb(pool)
         during.status = POOL_STATUS.STOPPING.value
         return self._start_operation(ctx, OP.DELETE_NODE_POOL.value, key, "pool", self._pool_target(ids),
@@ -920,21 +956,23 @@ class GkeBackend:
                     "max_node_count (%d) must be greater than or equal to min_node_count (%d)."
                     % (scaling.max_node_count, scaling.min_node_count), "autoscaling.max_node_count")
             pool.autoscaling.CopyFrom(scaling)
-            failure = res.gang_failure(pool, res.pool_node_counts(pool)[1:]) if scaling.enabled else None
+            res.fill_autoscaling_defaults(pool)
+            failure = res.gang_failure(pool, res.autoscaling_counts(scaling))
             return {"code": failure.code, "message": failure.message} if failure else None
 
         return self._pool_change(ctx, ids, OP.UPDATE_CLUSTER.value, mutate)
 
     def _set_size(self, request, ids, ctx):
         def mutate(cluster, pool):
-            if res.is_multi_host_tpu(pool):
-                raise failed_precondition(
-                    "Resizing a multi-host TPU slice node pool is not supported: node pool \"%s\" (topology %s) "
-                    "scales as whole slices; use autoscaling or recreate the node pool."
-                    % (pool.name, pool.placement_policy.tpu_topology))
             if request.node_count < 0:
                 raise invalid_argument("node_count must be non-negative.", "node_count")
-            return None
+            # A resize is charged like a create: the nodes added, in every zone of the pool.
+            added = request.node_count - self._pool_size(ids, pool)
+            if added > 0:
+                self._check_quota(ids["project"], ids["location"], res.quota_uses(cluster, pool, added))
+            # A multi-host slice takes 0 or exactly its VMs; anything else fails in the operation (xpk issue 751).
+            failure = res.gang_failure(pool, [("size", request.node_count)])
+            return {"code": failure.code, "message": failure.message} if failure else None
 
         # The new size is recorded when the operation completes, like every other change.
         size = [ids["project"], ids["location"], ids["cluster"], ids["pool"], request.node_count]
@@ -942,6 +980,7 @@ class GkeBackend:
 
     def _set_management(self, request, ids, ctx):
         def mutate(cluster, pool):
+            res.check_management(cluster, request.management, "management")
             pool.management.CopyFrom(request.management)
             return None
 
@@ -988,19 +1027,31 @@ class GkeBackend:
 
     # ----------------------------------------------------------------- quota
 
+    def _pool_size(self, ids, pool):
+        """Nodes per zone a pool has now: what setSize last set, else its initial count."""
+        key = (ids["project"], ids["location"], ids["cluster"], pool.name)
+        return self.node_counts.get(key, pool.initial_node_count)
+
     def _usages(self):
-        """(project, region, metric, amount) for every existing node pool that uses accelerator quota."""
-        for (project, location, _name), cluster in self.clusters.items():
+        """(project, region, metric, amount) for the nodes every existing node pool has now."""
+        for (project, location, name), cluster in self.clusters.items():
+            ids = {"project": project, "location": location, "cluster": name}
             for pool in cluster.node_pools:
-                use = res.quota_use(cluster, pool)
-                if use:
+                for use in res.quota_uses(cluster, pool, self._pool_size(ids, pool)):
                     yield project, region_of(location), use.metric, use.amount
 
     def _check_quota(self, project, location, uses):
+        """HTTP 403 when the request needs more than is free of a limited metric; unset metrics are unlimited.
+
+        GKE's words, one shortage: terraform-google-kubernetes-engine 1795; several, numbered "(1) ... (2) ...",
+        each in lower case and on its own line: kaiwaehner/hivemq-mqtt-tensorflow-kafka-realtime-iot-machine-
+        learning-training-inference 48.
+        """
         region = region_of(location)
         wanted = {}
         for use in uses:
             wanted[use.metric] = wanted.get(use.metric, 0) + use.amount
+        shortages = []
         for metric, amount in sorted(wanted.items()):
             limit = self.quotas.get((region, metric))
             if limit is None:
@@ -1008,11 +1059,55 @@ class GkeBackend:
             used = sum(a for p, r, m, a in self._usages() if p == project and r == region and m == metric)
             available = max(0.0, limit - used)
             if amount > available:
-                raise ApiError("PERMISSION_DENIED", (
-                    "Insufficient regional quota to satisfy request: resource \"%s\": request requires '%.1f' and "
+                shortages.append(
+                    "insufficient regional quota to satisfy request: resource \"%s\": request requires '%.1f' and "
                     "is short '%.1f'. project has a quota of '%.1f' with '%.1f' available. View and manage quotas "
-                    "at https://console.cloud.google.com/iam-admin/quotas?usage=USED&project=%s."
-                    % (metric, amount, amount - available, limit, available, project)))
+                    "at https://console.cloud.google.com/iam-admin/quotas?usage=USED&project=%s"
+                    % (metric, amount, amount - available, limit, available, project))
+        if len(shortages) == 1:
+            raise ApiError("PERMISSION_DENIED", "I" + shortages[0][1:] + ".")
+        if shortages:
+            raise ApiError("PERMISSION_DENIED", "\n".join(
+                "(%d) %s" % (number, text) for number, text in enumerate(shortages, 1)) + ".")
+
+    # ------------------------------------------------------- resource policies
+
+    def add_resource_policy(self, project, region, name, accelerator_topology=None):
+        """Stand in for a Compute Engine resource policy a node pool names in placement_policy.policy_name: a
+        workload policy (HIGH_THROUGHPUT, with ``accelerator_topology``) or a compact placement policy (none).
+        Project "*" matches every project."""
+        with self.lock:
+            self.resource_policies[(project, region, name)] = accelerator_topology or ""
+            self._save()
+
+    def list_resource_policies(self):
+        with self.lock:
+            return [{"project": p, "region": r, "name": n, "accelerator_topology": t or None}
+                    for (p, r, n), t in sorted(self.resource_policies.items())]
+
+    def _resolve_placement_policy(self, project, location, pool, field):
+        """Check a named placement policy exists; a 7x / 7 pool takes its slice topology from its workload policy
+        and GKE returns it in placement_policy.tpu_topology (reported: vllm-project/ci-infra 547).
+
+        The refusal texts follow Compute Engine's "was not found" wording; GKE's own are unverified.
+        """
+        name = pool.placement_policy.policy_name
+        if not name:
+            return
+        region = region_of(location)
+        path = "projects/%s/regions/%s/resourcePolicies/%s" % (project, region, name)
+        topology = self.resource_policies.get((project, region, name), self.resource_policies.get(("*", region, name)))
+        if topology is None:
+            raise invalid_argument("The resource '%s' was not found" % path, field + ".placement_policy.policy_name")
+        machine = res.tpu_of(pool)
+        if not topology or machine is None or not machine.needs_workload_policy:
+            return
+        sent = pool.placement_policy.tpu_topology
+        if sent and sent != topology:
+            raise invalid_argument(
+                "TPU topology \"%s\" does not match the accelerator topology \"%s\" of workload policy %s."
+                % (sent, topology, path), field + ".placement_policy.tpu_topology")
+        pool.placement_policy.tpu_topology = topology
 
 
 def _project_number(project):

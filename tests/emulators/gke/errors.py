@@ -21,6 +21,30 @@ STATUS_CODES = {
 }
 
 
+# google.rpc.Code name -> the legacy "errors[].reason" Google APIs put beside it. Seen from GKE: "badRequest"
+# (HTTP 400, e.g. jetstack/terraform-google-gke-cluster 28), "forbidden" (quota, kaiwaehner/hivemq-mqtt-... 48),
+# "failedPrecondition" (Terraform's retry predicate for "incompatible operation" reads it); the rest follow the
+# googleapis JSON error convention.
+REASONS = {
+    "CANCELLED": "cancelled",
+    "UNKNOWN": "backendError",
+    "INVALID_ARGUMENT": "badRequest",
+    "DEADLINE_EXCEEDED": "deadlineExceeded",
+    "NOT_FOUND": "notFound",
+    "ALREADY_EXISTS": "alreadyExists",
+    "PERMISSION_DENIED": "forbidden",
+    "RESOURCE_EXHAUSTED": "rateLimitExceeded",
+    "FAILED_PRECONDITION": "failedPrecondition",
+    "ABORTED": "aborted",
+    "OUT_OF_RANGE": "outOfRange",
+    "UNIMPLEMENTED": "notImplemented",
+    "INTERNAL": "backendError",
+    "UNAVAILABLE": "backendError",
+    "DATA_LOSS": "backendError",
+    "UNAUTHENTICATED": "unauthorized",
+}
+
+
 def rpc_code(status):
     """Numeric google.rpc.Code of a status name ("INVALID_ARGUMENT" -> 3)."""
     return STATUS_CODES[status][0]
@@ -37,8 +61,12 @@ class ApiError(Exception):
         self.details = details or []
 
     def body(self):
-        """The JSON body: {"error": {"code", "message", "status"[, "details"]}}."""
-        error = {"code": self.http_code, "message": self.message, "status": self.status}
+        """The JSON body: {"error": {"code", "message", "errors": [{"message", "domain", "reason"}], "status"
+        [, "details"]}}."""
+        error = {"code": self.http_code, "message": self.message,
+                 "errors": [{"message": self.message, "domain": "global",
+                             "reason": REASONS.get(self.status, "backendError")}],
+                 "status": self.status}
         if self.details:
             error["details"] = self.details
         return {"error": error}

@@ -59,9 +59,51 @@ GPU_ACCELERATORS = {
     "nvidia-h200-141gb": ("NVIDIA_H200_GPUS", {"a3-ultragpu-8g": 8}),
     "nvidia-b200": ("NVIDIA_B200_GPUS", {"a4-highgpu-8g": 8}),
     "nvidia-gb200": ("NVIDIA_GB200_GPUS", {"a4x-highgpu-4g": 4}),
+    # G4 (Google's cluster-toolkit hardware table); the metric name is the emulator's, unverified.
+    "nvidia-rtx-pro-6000": ("NVIDIA_RTX_PRO_6000_GPUS", {
+        "g4-standard-48": 1, "g4-standard-96": 2, "g4-standard-192": 4, "g4-standard-384": 8,
+    }),
 }
 
 N1_GPU_COUNTS = (1, 2, 4)
+
+# MIG partition sizes GKE's partitioner knows per GPU type (GoogleCloudPlatform/container-engine-accelerators,
+# partition_gpu/partition_gpu.go: partitionSizeMaxCount; "Running multi-instance GPUs" lists A100 40/80 GB, H100 80GB,
+# H200 and B200). GPU types missing here (T4, L4, the H100 Mega) take no gpu_partition_size.
+MIG_PARTITION_SIZES = {
+    "nvidia-tesla-a100": ("1g.5gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb"),
+    "nvidia-a100-80gb": ("1g.10gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+    "nvidia-h100-80gb": ("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb"),
+    "nvidia-h200-141gb": ("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"),
+    "nvidia-b200": ("1g.23gb", "1g.45gb", "2g.45gb", "3g.90gb", "4g.90gb", "7g.180gb"),
+    "nvidia-gb200": ("1g.23gb", "1g.47gb", "2g.47gb", "3g.93gb", "4g.93gb", "7g.186gb"),
+    "nvidia-rtx-pro-6000": ("1g.24gb", "2g.48gb", "4g.96gb"),
+}
+
+# GPU sharing (time-sharing, MPS): clients per physical GPU GKE accepts (GKE docs, "time-sharing GPUs").
+GPU_SHARING_CLIENTS = (2, 48)
+
+# Families whose boot disk can only be Hyperdisk (Compute Engine machine-family docs; unverified per family), and
+# families that take no Hyperdisk boot disk at all (Compute Engine disk support tables, as quoted in
+# nextflow-io/nextflow 6841: N1, N2, N2D; E2 takes persistent disks only).
+HYPERDISK_ONLY_PREFIXES = ("ct6e-", "tpu7x-", "a3-ultragpu-", "a4-", "a4x-", "g4-")
+NO_HYPERDISK_PREFIXES = ("e2-", "n1-", "n2-", "n2d-")
+DEFAULT_DISK_TYPE = "pd-balanced"
+DEFAULT_HYPERDISK_TYPE = "hyperdisk-balanced"
+
+# vCPUs of machine types whose name does not end in their vCPU count (cloud.google.com/compute/docs machine
+# tables). Names ending in "-<N>" for standard, highmem and highcpu shapes carry N vCPUs.
+MACHINE_VCPUS = {
+    "e2-micro": 2, "e2-small": 2, "e2-medium": 2,
+    "a2-highgpu-1g": 12, "a2-highgpu-2g": 24, "a2-highgpu-4g": 48, "a2-highgpu-8g": 96, "a2-megagpu-16g": 96,
+    "a2-ultragpu-1g": 12, "a2-ultragpu-2g": 24, "a2-ultragpu-4g": 48, "a2-ultragpu-8g": 96,
+    "a3-highgpu-1g": 26, "a3-highgpu-2g": 52, "a3-highgpu-4g": 104, "a3-highgpu-8g": 208, "a3-megagpu-8g": 208,
+    "a3-ultragpu-8g": 224, "a4-highgpu-8g": 224, "a4x-highgpu-4g": 140,
+}
+# Families charged against the regional "CPUS" metric; every other family has its own "<FAMILY>_CPUS" metric
+# ("C2_CPUS" is quoted in GoogleCloudPlatform/k8s-config-connector 321; the accelerator families' names are
+# unverified). TPU VMs are charged as TPU chips only (unverified whether their host vCPUs count too).
+CPUS_METRIC_FAMILIES = ("e2", "n1")
 
 # machine type -> (accelerator type, count) for machines that come with their GPUs attached.
 GPU_MACHINE_TYPES = {
@@ -69,6 +111,32 @@ GPU_MACHINE_TYPES = {
     for accelerator, (_metric, machines) in GPU_ACCELERATORS.items() if machines
     for machine, count in machines.items()
 }
+
+_TRAILING_VCPUS = re.compile(r"^[a-z0-9]+-(?:standard|highmem|highcpu)-([0-9]+)$")
+
+
+def machine_vcpus(machine_type):
+    """vCPUs of a machine type, or 0 when the emulator does not know the shape."""
+    if machine_type in MACHINE_VCPUS:
+        return MACHINE_VCPUS[machine_type]
+    match = _TRAILING_VCPUS.match(machine_type or "")
+    return int(match.group(1)) if match else 0
+
+
+def cpu_quota_metric(machine_type):
+    """The regional CPU quota metric a machine type is charged against."""
+    family = (machine_type or "").split("-", 1)[0]
+    return "CPUS" if family in CPUS_METRIC_FAMILIES else "%s_CPUS" % family.upper()
+
+
+def boot_disk_types(machine_type):
+    """(default boot disk type, disk types the family refuses as a predicate) for a machine type."""
+    if (machine_type or "").startswith(HYPERDISK_ONLY_PREFIXES):
+        return DEFAULT_HYPERDISK_TYPE, lambda disk: not disk.startswith("hyperdisk-")
+    if (machine_type or "").startswith(NO_HYPERDISK_PREFIXES):
+        return DEFAULT_DISK_TYPE, lambda disk: disk.startswith("hyperdisk-")
+    return DEFAULT_DISK_TYPE, lambda disk: False
+
 
 _TOPOLOGY = re.compile(r"^[1-9][0-9]*(x[1-9][0-9]*){1,2}$")
 

@@ -15,7 +15,8 @@ from google.cloud.container_v1 import types
 
 from .errors import invalid_argument
 from .machines import (
-    GPU_ACCELERATORS, GPU_MACHINE_TYPES, N1_GPU_COUNTS, TPU_MACHINE_TYPES, is_zone, parse_topology, zones_of_region,
+    GPU_ACCELERATORS, GPU_MACHINE_TYPES, GPU_SHARING_CLIENTS, MIG_PARTITION_SIZES, N1_GPU_COUNTS, TPU_MACHINE_TYPES,
+    boot_disk_types, cpu_quota_metric, is_zone, machine_vcpus, parse_topology, region_of, zones_of_region,
 )
 
 API_ROOT = "https://container.googleapis.com/v1"
@@ -35,6 +36,17 @@ NAME_REGEX_TEXT = "(?:[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?)"
 
 COMPACT = types.NodePool.PlacementPolicy.Type.COMPACT.value
 SPECIFIC_RESERVATION = types.ReservationAffinity.Type.SPECIFIC_RESERVATION.value
+BALANCED = types.NodePoolAutoscaling.LocationPolicy.BALANCED.value
+ANY = types.NodePoolAutoscaling.LocationPolicy.ANY.value
+SURGE = types.NodePool.UpgradeSettings.pb().DESCRIPTOR.fields_by_name["strategy"].enum_type.values_by_name[
+    "SURGE"].number
+NO_SCHEDULE = types.NodeTaint.Effect.NO_SCHEDULE.value
+GKE_METADATA = types.WorkloadMetadataConfig.Mode.GKE_METADATA.value
+UNSPECIFIED_CHANNEL = types.ReleaseChannel.Channel.UNSPECIFIED.value
+# The taint GKE puts on GPU node pools and keeps there (GKE docs "GPUs"; Terraform suppresses its diff:
+# magic-modules 2516, terraform-provider-google 7928).
+GPU_TAINT = ("nvidia.com/gpu", "present", NO_SCHEDULE)
+SLICE_MAX_ZERO = "Maximum node count 0 is not a valid size of TPU pod slice"
 
 
 @dataclass
@@ -47,10 +59,10 @@ class AsyncFailure:
 
 @dataclass
 class QuotaUse:
-    """Accelerators a node pool can use at its largest: quota metric and amount."""
+    """What some nodes are charged: quota metric and amount."""
 
     metric: str
-    amount: int
+    amount: float
 
 
 def copy_pb(message):
@@ -143,24 +155,38 @@ def is_multi_host_tpu(pool):
 
 
 def gang_failure(pool, counts):
-    """The operation failure for a node count that does not fit a multi-host slice, or None."""
+    """The operation failure for node counts that do not fit a multi-host slice, or None.
+
+    One multi-host pool is one slice: each count is 0 or exactly the slice's VMs (GKE docs "TPUs in GKE": nodes
+    cannot be added to a multi-host slice pool). ``counts`` are (name, value) pairs; "max" is the autoscaling
+    maximum. Texts: xpk issue 751 (gang size); the maximum-0 text is as reported for GKE, source unverified.
+    """
     vms = tpu_slice_vms(pool)
     if vms <= 1:
         return None
-    for count in counts:
-        if count and count % vms:
-            return AsyncFailure(3, "Requested invalid target size %d in the gang mode of size %d." % (count, vms))
+    for name, count in counts:
+        if name == "max" and count == 0:
+            return AsyncFailure(3, SLICE_MAX_ZERO)
+        if count and count != vms:
+            return AsyncFailure(3, "Requested invalid target size '%d' for a Managed Instance Group in the gang mode "
+                                   "of size '%d'. Should be equal to the gang size." % (count, vms))
     return None
 
 
 def pool_node_counts(pool):
-    """Every node count a pool asks for: initial, and autoscaling limits when autoscaling is on."""
-    counts = [pool.initial_node_count]
-    scaling = pool.autoscaling
-    if scaling.enabled:
-        counts += [scaling.min_node_count, scaling.max_node_count,
-                   scaling.total_min_node_count, scaling.total_max_node_count]
+    """Every node count a pool asks for, as (name, value): initial, and the autoscaling limits when it is on."""
+    counts = [("initial", pool.initial_node_count)]
+    counts += autoscaling_counts(pool.autoscaling)
     return counts
+
+
+def autoscaling_counts(scaling):
+    """The (name, value) node counts of an autoscaling setting; none when autoscaling is off."""
+    if not scaling.enabled:
+        return []
+    if scaling.total_min_node_count or scaling.total_max_node_count:  # total limits replace the per-zone ones
+        return [("min", scaling.total_min_node_count), ("max", scaling.total_max_node_count)]
+    return [("min", scaling.min_node_count), ("max", scaling.max_node_count)]
 
 
 def _check_tpu(pool, field):
@@ -224,6 +250,7 @@ def check_accelerators(config, location, field):
         if count <= 0:
             raise invalid_argument(
                 "Accelerator count must be greater than zero, got %d." % count, where + ".accelerator_count")
+        check_gpu_sharing_and_partitions(accelerator, where)
         _metric, machines = GPU_ACCELERATORS[kind]
         if machines is None:
             if not machine_type.startswith("n1-"):
@@ -253,6 +280,79 @@ def check_accelerators(config, location, field):
                 field + ".accelerators")
 
 
+def check_gpu_sharing_and_partitions(accelerator, where):
+    """MIG partition sizes the GPU type has, and GPU sharing within 2-48 clients per GPU.
+
+    The wording is the emulator's, in GKE's style; GKE's own texts for these two refusals are unverified.
+    """
+    kind = accelerator.accelerator_type
+    size = accelerator.gpu_partition_size
+    if size:
+        sizes = MIG_PARTITION_SIZES.get(kind)
+        if sizes is None:
+            raise invalid_argument(
+                "GPU partitioning is not supported for accelerator type \"%s\"." % kind,
+                where + ".gpu_partition_size")
+        if size not in sizes:
+            raise invalid_argument(
+                "Invalid GPU partition size \"%s\" for accelerator type \"%s\"; valid sizes are: %s."
+                % (size, kind, ", ".join(sizes)), where + ".gpu_partition_size")
+    if accelerator.HasField("gpu_sharing_config"):
+        clients = accelerator.gpu_sharing_config.max_shared_clients_per_gpu
+        low, high = GPU_SHARING_CLIENTS
+        if not low <= clients <= high:
+            raise invalid_argument(
+                "Invalid value for max_shared_clients_per_gpu: %d. It must be between %d and %d."
+                % (clients, low, high), where + ".gpu_sharing_config.max_shared_clients_per_gpu")
+
+
+def boot_disk_type(config):
+    """The boot disk type a NodeConfig asks for ("" when unset): boot_disk.disk_type wins over disk_type."""
+    return config.boot_disk.disk_type or config.disk_type
+
+
+def check_boot_disk(config, field):
+    """A boot disk type the machine family takes.
+
+    Compute Engine's wording for an unsupported pairing ("[pd-standard, n4-standard-16] features are not
+    compatible for creating instance.", quoted in GoogleCloudPlatform/gcp-compute-persistent-disk-csi-driver and
+    other public code); that GKE refuses it synchronously with this text is unverified.
+    """
+    disk = boot_disk_type(config)
+    if not disk:
+        return
+    _default, refused = boot_disk_types(config.machine_type)
+    if refused(disk):
+        raise invalid_argument("[%s, %s] features are not compatible for creating instance."
+                               % (disk, config.machine_type), field + ".disk_type")
+
+
+def release_channel_name(cluster):
+    """The cluster's release channel name, or None when it is on no channel."""
+    channel = cluster.release_channel.channel
+    if channel == UNSPECIFIED_CHANNEL:
+        return None
+    return types.ReleaseChannel.Channel(channel).name
+
+
+def check_management(cluster, management, field):
+    """Auto-upgrade stays on for a cluster on a release channel (HTTP 400 in GKE's words, as reported)."""
+    channel = release_channel_name(cluster)
+    if channel and not management.auto_upgrade:
+        raise invalid_argument("Auto_upgrade cannot be false when release_channel %s is set" % channel,
+                               field + ".auto_upgrade")
+
+
+def check_capacity_options(cluster, pool, field):
+    """GKE's refusals for capacity options: flex-start with queued provisioning on TPUs (xpk issue 900)."""
+    if pool.config.flex_start and pool.queued_provisioning.enabled and pool.config.machine_type in TPU_MACHINE_TYPES:
+        raise invalid_argument("Flex start node pools don't support TPUs with queued provisioning",
+                               field + ".queued_provisioning.enabled")
+    if pool.HasField("management"):
+        check_management(cluster, pool.management, field + ".management")
+    check_boot_disk(pool.config, field + ".config")
+
+
 def validate_pool(cluster, pool, field):
     """Synchronous checks for a node pool being created; returns an AsyncFailure or None."""
     check_name(pool.name, field + ".name")
@@ -266,6 +366,7 @@ def validate_pool(cluster, pool, field):
             raise invalid_argument(
                 "max_node_count (%d) must be greater than or equal to min_node_count (%d)."
                 % (scaling.max_node_count, scaling.min_node_count), field + ".autoscaling.max_node_count")
+    check_capacity_options(cluster, pool, field)
     if pool.config.machine_type in TPU_MACHINE_TYPES:
         return _check_tpu(pool, field)
     if pool.placement_policy.tpu_topology:
@@ -276,45 +377,101 @@ def validate_pool(cluster, pool, field):
     return None
 
 
-def quota_use(cluster, pool):
-    """The TPU chips or GPUs a pool can use at most, with its quota metric, or None (CPU pools, reservations)."""
+def is_private(cluster, pool):
+    """Whether a pool's nodes have no external address."""
+    if pool.network_config.HasField("enable_private_nodes"):
+        return pool.network_config.enable_private_nodes
+    return cluster.private_cluster_config.enable_private_nodes
+
+
+def quota_uses(cluster, pool, nodes_per_zone):
+    """What ``nodes_per_zone`` nodes in each of the pool's zones are charged, metric by metric.
+
+    GKE checks CPUs, boot disk GB, in-use addresses and accelerators synchronously (quota errors quoted in
+    kaiwaehner/hivemq-mqtt-tensorflow-kafka-realtime-iot-machine-learning-training-inference 48 and
+    terraform-google-kubernetes-engine 1795). Nodes that consume a specific reservation bring their machine and
+    accelerators with them; their disks and addresses are still charged.
+    """
     config = pool.config
-    if config.reservation_affinity.consume_reservation_type == SPECIFIC_RESERVATION:
-        return None  # capacity comes from the reservation, not from quota
-    zones = len(pool_zones(cluster, pool))
-    nodes = pool.initial_node_count * zones
-    scaling = pool.autoscaling
-    if scaling.enabled:
-        if scaling.total_max_node_count:
-            nodes = max(nodes, scaling.total_max_node_count)
-        else:
-            nodes = max(nodes, scaling.max_node_count * zones)
+    nodes = nodes_per_zone * len(pool_zones(cluster, pool))
+    if nodes <= 0:
+        return []
+    uses = []
+    reserved = config.reservation_affinity.consume_reservation_type == SPECIFIC_RESERVATION
+    preemptible = config.spot or config.preemptible or config.flex_start or pool.queued_provisioning.enabled
+    if not reserved:
+        vcpus = 0 if config.machine_type in TPU_MACHINE_TYPES else machine_vcpus(config.machine_type)
+        if vcpus:
+            # Spot and preemptible VMs draw on Compute Engine's one PREEMPTIBLE_CPUS metric, whatever the family.
+            metric = "PREEMPTIBLE_CPUS" if preemptible else cpu_quota_metric(config.machine_type)
+            uses.append(QuotaUse(metric, nodes * vcpus))
+        accelerator = accelerator_use(config)
+        if accelerator:
+            metric, per_node = accelerator
+            uses.append(QuotaUse(("PREEMPTIBLE_" + metric) if preemptible else metric, nodes * per_node))
+    disk = boot_disk_type(config) or "pd-balanced"
+    size = config.boot_disk.size_gb or config.disk_size_gb or 100
+    uses.append(QuotaUse("DISKS_TOTAL_GB" if disk == "pd-standard" else "SSD_TOTAL_GB", nodes * size))
+    if not is_private(cluster, pool):
+        uses.append(QuotaUse("IN_USE_ADDRESSES", nodes))
+    return uses
+
+
+def accelerator_use(config):
+    """(quota metric, chips or GPUs per node) of a NodeConfig, or None for a machine without accelerators."""
     machine = TPU_MACHINE_TYPES.get(config.machine_type)
     if machine is not None:
-        metric, per_node = machine.quota_metric, machine.chips_per_vm
-    elif config.accelerators:
-        accelerator = config.accelerators[0]
-        metric = GPU_ACCELERATORS[accelerator.accelerator_type][0]
-        per_node = sum(a.accelerator_count for a in config.accelerators)
-    elif config.machine_type in GPU_MACHINE_TYPES:
+        return machine.quota_metric, machine.chips_per_vm
+    if config.accelerators:
+        kind = config.accelerators[0].accelerator_type
+        if kind in GPU_ACCELERATORS:
+            return GPU_ACCELERATORS[kind][0], sum(a.accelerator_count for a in config.accelerators)
+    if config.machine_type in GPU_MACHINE_TYPES:
         kind, per_node = GPU_MACHINE_TYPES[config.machine_type]
-        metric = GPU_ACCELERATORS[kind][0]
-    else:
-        return None
-    if config.spot or config.preemptible or config.flex_start or pool.queued_provisioning.enabled:
-        metric = "PREEMPTIBLE_" + metric
-    return QuotaUse(metric, nodes * per_node)
+        return GPU_ACCELERATORS[kind][0], per_node
+    return None
 
 
-def fill_pool_defaults(project, cluster, pool):
-    """What GKE fills in on a new node pool: config defaults, locations, version, links, management."""
-    config = pool.config
+def is_gpu_pool(config):
+    """A pool whose nodes carry NVIDIA GPUs: accelerators attached, or a machine type that comes with them."""
+    return bool(config.accelerators) or config.machine_type in GPU_MACHINE_TYPES
+
+
+def has_gpu_taint(config):
+    return any((t.key, t.value, t.effect) == GPU_TAINT for t in config.taints)
+
+
+def add_gpu_taint(config):
+    """Add GKE's GPU taint to a NodeConfig that lacks it."""
+    if not has_gpu_taint(config):
+        taint = config.taints.add()
+        taint.key, taint.value, taint.effect = GPU_TAINT
+
+
+def fill_autoscaling_defaults(pool):
+    """The location policy GKE returns on an autoscaled pool that sent none: ANY for spot and flex-start, else
+    BALANCED (Terraform marks it Optional+Computed; terraform-google-kubernetes-engine 1445 and 1426)."""
+    scaling = pool.autoscaling
+    if scaling.enabled and not scaling.location_policy:
+        scaling.location_policy = ANY if (pool.config.spot or pool.config.flex_start) else BALANCED
+
+
+def fill_upgrade_defaults(settings):
+    """Surge upgrades, one extra node at a time, unless blue-green was asked for."""
+    if not settings.strategy and not settings.HasField("blue_green_settings"):
+        settings.strategy = SURGE
+    if not settings.max_surge and not settings.max_unavailable and settings.strategy == SURGE:
+        settings.max_surge = 1
+
+
+def fill_config_defaults(cluster, config):
+    """NodeConfig fields GKE fills in when a pool is created without them."""
     if not config.machine_type:
         config.machine_type = DEFAULT_MACHINE_TYPE
     if not config.disk_size_gb:
-        config.disk_size_gb = 100
+        config.disk_size_gb = config.boot_disk.size_gb or 100
     if not config.disk_type:
-        config.disk_type = "pd-balanced"
+        config.disk_type = config.boot_disk.disk_type or boot_disk_types(config.machine_type)[0]
     if not config.image_type:
         config.image_type = "COS_CONTAINERD"
     if not config.oauth_scopes:
@@ -323,6 +480,27 @@ def fill_pool_defaults(project, cluster, pool):
         config.service_account = "default"
     if "disable-legacy-endpoints" not in config.metadata:
         config.metadata["disable-legacy-endpoints"] = "true"
+    if not config.HasField("shielded_instance_config"):
+        config.shielded_instance_config.enable_integrity_monitoring = True
+    if not config.HasField("workload_metadata_config") and cluster.workload_identity_config.workload_pool:
+        config.workload_metadata_config.mode = GKE_METADATA
+    if not config.accelerators and config.machine_type in GPU_MACHINE_TYPES:
+        # Accelerator-optimised machines report the GPUs they come with (Terraform's guest_accelerator is
+        # Optional+Computed for this reason; unverified field by field).
+        kind, count = GPU_MACHINE_TYPES[config.machine_type]
+        config.accelerators.add(accelerator_type=kind, accelerator_count=count)
+
+
+def fill_pool_defaults(project, cluster, pool, gpu_taint=True):
+    """What GKE fills in on a new node pool: config defaults, GPU taint, autoscaling, management, upgrades, links.
+
+    ``gpu_taint`` False leaves the GPU taint off: GKE does not add it when every pool of the cluster has GPUs
+    (GKE docs, quoted in terraform-google-kubernetes-engine 703).
+    """
+    fill_config_defaults(cluster, pool.config)
+    if gpu_taint and is_gpu_pool(pool.config):
+        add_gpu_taint(pool.config)
+    fill_autoscaling_defaults(pool)
     if not pool.locations:
         pool.locations.extend(pool_zones(cluster, pool))
     if not pool.version or pool.version in ("-", "latest"):
@@ -330,10 +508,10 @@ def fill_pool_defaults(project, cluster, pool):
     if not pool.HasField("management"):
         pool.management.auto_upgrade = True
         pool.management.auto_repair = True
-    if not pool.HasField("upgrade_settings"):
-        pool.upgrade_settings.max_surge = 1
+    fill_upgrade_defaults(pool.upgrade_settings)
     if not pool.HasField("max_pods_constraint"):
-        pool.max_pods_constraint.max_pods_per_node = 110
+        pool.max_pods_constraint.max_pods_per_node = (
+            cluster.default_max_pods_constraint.max_pods_per_node or 110)
     if not pool.pod_ipv4_cidr_size:
         pool.pod_ipv4_cidr_size = 24
     form = link_form(cluster.location)
@@ -345,8 +523,48 @@ def fill_pool_defaults(project, cluster, pool):
             % (project, zone, cluster.name[:20], pool.name[:20]))
 
 
+def fill_addons_defaults(addons):
+    """Addons a new Standard cluster has unless told otherwise, as GetCluster shows them: HTTP load balancing
+    and HPA on (empty messages), the dashboard and network policy off, the PD CSI driver on."""
+    for name in ("http_load_balancing", "horizontal_pod_autoscaling"):
+        if not addons.HasField(name):
+            getattr(addons, name).SetInParent()
+    for name in ("kubernetes_dashboard", "network_policy_config"):
+        if not addons.HasField(name):
+            getattr(addons, name).disabled = True
+    if not addons.HasField("gce_persistent_disk_csi_driver_config"):
+        addons.gce_persistent_disk_csi_driver_config.enabled = True
+
+
+def fill_cluster_settings(project, cluster):
+    """Cluster-wide settings GKE returns on a new Standard cluster (as public GetCluster replies show them)."""
+    fill_addons_defaults(cluster.addons_config)
+    if not cluster.HasField("release_channel"):
+        cluster.release_channel.channel = types.ReleaseChannel.Channel.REGULAR.value
+    if not cluster.HasField("default_max_pods_constraint"):
+        cluster.default_max_pods_constraint.max_pods_per_node = 110
+    if not cluster.HasField("database_encryption"):
+        cluster.database_encryption.state = types.DatabaseEncryption.State.DECRYPTED.value
+    if not cluster.HasField("shielded_nodes"):
+        cluster.shielded_nodes.enabled = True
+    if not cluster.HasField("ip_allocation_policy"):
+        cluster.ip_allocation_policy.use_ip_aliases = True
+    if not cluster.HasField("network_config"):
+        cluster.network_config.network = "projects/%s/global/networks/%s" % (project, cluster.network)
+        cluster.network_config.subnetwork = "projects/%s/regions/%s/subnetworks/%s" % (
+            project, region_of(cluster.location), cluster.subnetwork)
+    if not cluster.HasField("logging_config"):
+        cluster.logging_config.component_config.enable_components.extend([
+            types.LoggingComponentConfig.Component.SYSTEM_COMPONENTS.value,
+            types.LoggingComponentConfig.Component.WORKLOADS.value])
+    if not cluster.HasField("monitoring_config"):
+        cluster.monitoring_config.component_config.enable_components.append(
+            types.MonitoringComponentConfig.Component.SYSTEM_COMPONENTS.value)
+        cluster.monitoring_config.managed_prometheus_config.enabled = True
+
+
 def fill_cluster_defaults(project, location, cluster, created_at, endpoint_seed):
-    """What GKE fills in on a new cluster: location, links, versions, endpoint, label fingerprint."""
+    """What GKE fills in on a new cluster: location, links, versions, endpoint, settings, label fingerprint."""
     cluster.location = location
     if is_zone(location):
         cluster.zone = location
@@ -378,6 +596,5 @@ def fill_cluster_defaults(project, location, cluster, created_at, endpoint_seed)
         cluster.cluster_ipv4_cidr = "10.%d.0.0/14" % (digest[3] % 64 * 4)
     if not cluster.services_ipv4_cidr:
         cluster.services_ipv4_cidr = "34.118.224.0/20"
-    if not cluster.HasField("release_channel"):
-        cluster.release_channel.channel = types.ReleaseChannel.Channel.REGULAR.value
+    fill_cluster_settings(project, cluster)
     cluster.label_fingerprint = label_fingerprint(cluster.resource_labels)

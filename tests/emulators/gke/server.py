@@ -1,85 +1,11 @@
 """HTTP shell around GkeBackend: the container.googleapis.com v1 REST surface plus the /_emulator/ control API."""
 
 import json
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
 
+from ..json_api import HOST, JsonHandler, LoopbackServer
 from .backend import GkeBackend
 from .errors import ApiError
-
-HOST = "127.0.0.1"
-CONTROL_PREFIX = "/_emulator/"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "GkeEmulator"
-
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by BaseHTTPRequestHandler
-        """Stay quiet: the request log is the record."""
-
-    def do_GET(self):
-        self._serve()
-
-    def do_POST(self):
-        self._serve()
-
-    def do_PUT(self):
-        self._serve()
-
-    def do_DELETE(self):
-        self._serve()
-
-    def do_PATCH(self):
-        self._serve()
-
-    def _serve(self):
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        emulator = self.server.emulator
-        if parts.path.startswith(CONTROL_PREFIX):
-            status, payload = emulator.control(self.command, parts.path[len(CONTROL_PREFIX):], raw)
-        else:
-            status, payload = emulator.backend.handle(self.command, parts.path, parts.query, raw)
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._connections = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request, client_address):
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request):
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self):
-        """End keep-alive connections so no handler thread outlives the server."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class GkeEmulator:
@@ -102,7 +28,7 @@ class GkeEmulator:
         """Bind 127.0.0.1:port (0 picks a free port) and serve in background threads; returns self."""
         if self._server is not None:
             return self
-        self._server = _Server((HOST, self._port), _Handler)
+        self._server = LoopbackServer((HOST, self._port), JsonHandler)
         self._server.emulator = self
         self._stopping.clear()
         serve = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
@@ -188,11 +114,24 @@ class GkeEmulator:
     def quotas(self):
         return self.backend.quota_report()
 
+    def add_resource_policy(self, region, name, accelerator_topology=None, project=None):
+        """Declare a Compute Engine resource policy that node pools may name in ``placement_policy.policy_name``:
+        a workload policy for 7x / 7 slices (``accelerator_topology`` such as "2x2x2") or a compact placement
+        policy (no topology). ``project`` None means every project the emulator serves."""
+        self.backend.add_resource_policy(project or "*", region, name, accelerator_topology)
+
+    def resource_policies(self):
+        return self.backend.list_resource_policies()
+
     def state(self):
         """Clusters (with node pools), operations, quotas and node counts, with enums as strings."""
         return self.backend.snapshot()
 
-    # ------------------------------------------------------------ HTTP control
+    # ------------------------------------------------------------ HTTP
+
+    def handle(self, method, path, query_string, raw):
+        """Serve one API request: (HTTP status, JSON body), logged by the backend."""
+        return self.backend.handle(method, path, query_string, raw)
 
     def control(self, method, name, raw):
         """Serve /_emulator/<name>; these requests are not logged."""
@@ -241,4 +180,14 @@ class GkeEmulator:
                         raise ValueError("a quota needs '%s'" % key)
                 self.set_quota(body["region"], body["metric"], body.get("limit"))
                 return {"quotas": self.quotas()}
+        if name == "resource_policies":
+            if method == "GET":
+                return {"resource_policies": self.resource_policies()}
+            if method == "POST":
+                for key in ("region", "name"):
+                    if not body.get(key):
+                        raise ValueError("a resource policy needs '%s'" % key)
+                self.add_resource_policy(body["region"], body["name"], body.get("accelerator_topology"),
+                                         body.get("project"))
+                return {"resource_policies": self.resource_policies()}
         raise ApiError("NOT_FOUND", "No emulator control endpoint %s /_emulator/%s." % (method, name))

@@ -3,97 +3,17 @@
 import json
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import pytest
 from google.api_core import exceptions as gexc
-from google.auth.credentials import AnonymousCredentials
-from google.cloud import container_v1
 from google.cloud.container_v1 import types
 
 from tests.emulators.gke import GkeEmulator
-
 from tests.paths import ROOT
-PROJECT = "accel-proj"
-ZONE = "us-central1-b"
-PARENT = "projects/%s/locations/%s" % (PROJECT, ZONE)
-CLUSTER = PARENT + "/clusters/ci"
-OP_SECONDS = 0.1
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    with GkeEmulator(operation_seconds=OP_SECONDS) as emu:
-        yield emu
-
-
-@pytest.fixture
-def emu(emulator):
-    emulator.reset()
-    yield emulator
-    emulator.reset()
-
-
-def make_client(url):
-    return container_v1.ClusterManagerClient(
-        transport="rest", client_options={"api_endpoint": url}, credentials=AnonymousCredentials())
-
-
-@pytest.fixture
-def client(emu):
-    return make_client(emu.url)
-
-
-def wait_done(client, op, location_parent=PARENT, timeout=10.0):
-    """Poll an operation on a monotonic clock until DONE; returns the final Operation."""
-    deadline = time.monotonic() + timeout
-    while True:
-        current = client.get_operation(name="%s/operations/%s" % (location_parent, op.name))
-        if current.status == types.Operation.Status.DONE:
-            return current
-        assert time.monotonic() < deadline, "operation %s never finished" % op.name
-        time.sleep(0.02)
-
-
-def call(method, **fields):
-    """Call a client method that takes only a request message (no flattened arguments)."""
-    return method(request=fields)
-
-
-def api_error(exc_info):
-    return exc_info.value.response.json()["error"]
-
-
-def raw(emu, method, path, body=None):
-    """A plain HTTP request to the emulator; returns (status, parsed JSON)."""
-    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-    request = urllib.request.Request(emu.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
-def system_pool():
-    return types.NodePool(name="system", initial_node_count=1,
-                          config=types.NodeConfig(machine_type="e2-standard-4"))
-
-
-def create_cluster(client, **extra):
-    cluster = types.Cluster(name="ci", node_pools=[system_pool()], **extra)
-    return wait_done(client, client.create_cluster(parent=PARENT, cluster=cluster))
-
-
-def v6e_multi_host(name="v6e-16", max_nodes=4, **extra):
-    return types.NodePool(
-        name=name, initial_node_count=0,
-        config=types.NodeConfig(machine_type="ct6e-standard-4t", spot=True),
-        placement_policy=types.NodePool.PlacementPolicy(type_="COMPACT", tpu_topology="4x4"),
-        autoscaling=types.NodePoolAutoscaling(enabled=True, min_node_count=0, max_node_count=max_nodes), **extra)
+from tests.unit.emulators.gke_support import (
+    CLUSTER, OP_SECONDS, PARENT, PROJECT, REGION, ZONE, api_error, call, create_cluster, make_client, raw,
+    system_pool, v6e_multi_host, wait_done,
+)
 
 
 # --------------------------------------------------------------------------------------------- clusters and pools
@@ -212,8 +132,9 @@ def test_not_found_and_already_exists(client, emu):
     assert api_error(missing_pool)["status"] == "NOT_FOUND"
     with pytest.raises(gexc.Conflict) as exists:
         client.create_node_pool(parent=CLUSTER, node_pool=system_pool())
-    assert api_error(exists) == {"code": 409, "status": "ALREADY_EXISTS",
-                                 "message": "Already exists: %s/nodePools/system." % CLUSTER}
+    message = "Already exists: %s/nodePools/system." % CLUSTER
+    assert api_error(exists) == {"code": 409, "status": "ALREADY_EXISTS", "message": message,
+                                 "errors": [{"message": message, "domain": "global", "reason": "alreadyExists"}]}
 
 
 def test_cluster_needs_node_pools_or_initial_count(client, emu):
@@ -321,13 +242,15 @@ def test_gang_size_error_inside_operation(client, emu):
     op = client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host(max_nodes=3))
     done = wait_done(client, op)
     assert done.error.code == 3
-    assert done.error.message == "Requested invalid target size 3 in the gang mode of size 4."
+    assert done.error.message == ("Requested invalid target size '3' for a Managed Instance Group in the gang mode "
+                                  "of size '4'. Should be equal to the gang size.")
+    assert done.detail == done.error.message
     pool = client.get_node_pool(name=CLUSTER + "/nodePools/v6e-16")
     assert pool.status == types.NodePool.Status.ERROR
 
 
 def test_tpu7x_needs_workload_policy(client, emu):
-    create_cluster(client)
+    create_cluster(client, initial_cluster_version="1.34.1-gke.1431000")
     compact = types.NodePool(
         name="ironwood", initial_node_count=2, config=types.NodeConfig(machine_type="tpu7x-standard-4t"),
         placement_policy=types.NodePool.PlacementPolicy(type_="COMPACT", tpu_topology="2x2x2"))
@@ -335,39 +258,58 @@ def test_tpu7x_needs_workload_policy(client, emu):
     assert done.error.code and "workload policy" in done.error.message
     assert client.get_node_pool(name=CLUSTER + "/nodePools/ironwood").status == types.NodePool.Status.ERROR
 
+    # The policy must exist; the pool names it only and GKE reports the policy's topology back.
     with_policy = types.NodePool(
         name="ironwood-ok", initial_node_count=2, config=types.NodeConfig(machine_type="tpu7x-standard-4t"),
-        placement_policy=types.NodePool.PlacementPolicy(tpu_topology="2x2x2", policy_name="ironwood-2x2x2"))
+        placement_policy=types.NodePool.PlacementPolicy(policy_name="ironwood-2x2x2"))
+    with pytest.raises(gexc.BadRequest) as err:
+        client.create_node_pool(parent=CLUSTER, node_pool=with_policy)
+    assert api_error(err)["message"] == (
+        "The resource 'projects/%s/regions/%s/resourcePolicies/ironwood-2x2x2' was not found" % (PROJECT, REGION))
+    emu.add_resource_policy(REGION, "ironwood-2x2x2", accelerator_topology="2x2x2")
     done = wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=with_policy))
     assert not done.error.message
-    assert client.get_node_pool(name=CLUSTER + "/nodePools/ironwood-ok").status == types.NodePool.Status.RUNNING
+    pool = client.get_node_pool(name=CLUSTER + "/nodePools/ironwood-ok")
+    assert pool.status == types.NodePool.Status.RUNNING
+    assert pool.placement_policy == types.NodePool.PlacementPolicy(policy_name="ironwood-2x2x2", tpu_topology="2x2x2")
+    assert pool.config.disk_type == "hyperdisk-balanced"
 
 
-def test_set_size_refused_on_multi_host_tpu(client, emu):
+def test_set_size_of_a_multi_host_slice_is_zero_or_one_slice(client, emu):
     create_cluster(client)
     wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host()))
-    with pytest.raises(gexc.BadRequest) as err:
-        call(client.set_node_pool_size, name=CLUSTER + "/nodePools/v6e-16", node_count=4)
-    assert api_error(err)["status"] == "FAILED_PRECONDITION"
+    name = CLUSTER + "/nodePools/v6e-16"
+    done = wait_done(client, call(client.set_node_pool_size, name=name, node_count=8))
+    assert done.error.code == 3 and "gang mode of size '4'" in done.error.message
+    assert done.error.message.startswith("Requested invalid target size '8'")
+    assert emu.state()["nodeCounts"] == []
+    assert not wait_done(client, call(client.set_node_pool_size, name=name, node_count=4)).error.message
     done = wait_done(client, call(client.set_node_pool_size, name=CLUSTER + "/nodePools/system", node_count=3))
     assert done.operation_type == types.Operation.Type.SET_NODE_POOL_SIZE and not done.error.message
-    assert emu.state()["nodeCounts"] == [{"cluster": "%s/%s/ci" % (PROJECT, ZONE), "nodePool": "system", "perZone": 3}]
+    assert emu.state()["nodeCounts"] == [
+        {"cluster": "%s/%s/ci" % (PROJECT, ZONE), "nodePool": "system", "perZone": 3},
+        {"cluster": "%s/%s/ci" % (PROJECT, ZONE), "nodePool": "v6e-16", "perZone": 4}]
 
 
 def test_autoscaling_and_management(client, emu):
     create_cluster(client)
     wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host()))
     name = CLUSTER + "/nodePools/v6e-16"
-    done = wait_done(client, call(
-        client.set_node_pool_autoscaling, name=name, autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=6)))
-    assert done.error.message == "Requested invalid target size 6 in the gang mode of size 4."
+    for max_nodes in (6, 8):  # one multi-host pool is one slice: a second slice is not a bigger pool
+        done = wait_done(client, call(client.set_node_pool_autoscaling, name=name,
+                                      autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=max_nodes)))
+        assert done.error.message.startswith("Requested invalid target size '%d'" % max_nodes)
     assert client.get_node_pool(name=name).autoscaling.max_node_count == 4  # unchanged
-    wait_done(client, call(
-        client.set_node_pool_autoscaling, name=name, autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=8)))
-    assert client.get_node_pool(name=name).autoscaling.max_node_count == 8
-    wait_done(client, call(
-        client.set_node_pool_management, name=name, management=types.NodeManagement(auto_repair=True, auto_upgrade=False)))
-    assert not client.get_node_pool(name=name).management.auto_upgrade
+    done = wait_done(client, call(client.set_node_pool_autoscaling, name=name,
+                                  autoscaling=types.NodePoolAutoscaling(enabled=True)))
+    assert done.error.message == "Maximum node count 0 is not a valid size of TPU pod slice"
+    wait_done(client, call(client.set_node_pool_autoscaling, name=name,
+                           autoscaling=types.NodePoolAutoscaling(enabled=True, min_node_count=4, max_node_count=4)))
+    assert client.get_node_pool(name=name).autoscaling.min_node_count == 4
+    wait_done(client, call(client.set_node_pool_management, name=name,
+                           management=types.NodeManagement(auto_repair=False, auto_upgrade=True)))
+    management = client.get_node_pool(name=name).management
+    assert management.auto_upgrade and not management.auto_repair
 
 
 def test_gpu_accelerators_must_fit_machine(client, emu):
@@ -393,38 +335,47 @@ def test_gpu_accelerators_must_fit_machine(client, emu):
 
 def test_quota_permission_denied(client, emu):
     create_cluster(client)
-    emu.set_quota("us-central1", "PREEMPTIBLE_TPUS_V6E", 16)
+    emu.set_quota("us-central1", "TPUS_V6E", 16)
     emu.set_quota("us-central1", "NVIDIA_L4_GPUS", 2)
-    wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host()))  # 16 chips: fits
+    on_demand = v6e_multi_host(initial_node_count=4)
+    on_demand.config.spot = False
+    wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=on_demand))  # 16 chips: fits
+    second = v6e_multi_host(name="second", initial_node_count=4)
+    second.config.spot = False
     with pytest.raises(gexc.Forbidden) as err:
-        client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host(name="second"))
+        client.create_node_pool(parent=CLUSTER, node_pool=second)
     assert api_error(err)["status"] == "PERMISSION_DENIED"
-    assert api_error(err)["message"].startswith(
-        "Insufficient regional quota to satisfy request: resource \"PREEMPTIBLE_TPUS_V6E\": request requires "
-        "'16.0' and is short '16.0'. project has a quota of '16.0' with '0.0' available.")
-    l4 = types.NodePool(name="l4", config=types.NodeConfig(machine_type="g2-standard-24"),
-                        autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=2))
+    assert api_error(err)["errors"][0]["reason"] == "forbidden"
+    assert api_error(err)["message"] == (
+        "Insufficient regional quota to satisfy request: resource \"TPUS_V6E\": request requires '16.0' and is "
+        "short '16.0'. project has a quota of '16.0' with '0.0' available. View and manage quotas at "
+        "https://console.cloud.google.com/iam-admin/quotas?usage=USED&project=%s." % PROJECT)
+    l4 = types.NodePool(name="l4", initial_node_count=2, config=types.NodeConfig(machine_type="g2-standard-24"),
+                        autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=8))
     with pytest.raises(gexc.Forbidden) as err:
-        client.create_node_pool(parent=CLUSTER, node_pool=l4)
+        client.create_node_pool(parent=CLUSTER, node_pool=l4)  # 2 nodes of 2 GPUs now; the maximum is not charged
     assert "resource \"NVIDIA_L4_GPUS\": request requires '4.0' and is short '2.0'" in api_error(err)["message"]
+    l4.initial_node_count = 0
+    assert not wait_done(client, client.create_node_pool(parent=CLUSTER, node_pool=l4)).error.message
 
 
 # ------------------------------------------------------------------------------------ operations and faults
 
 
-def test_incompatible_operation_while_another_runs(client, emu):
+def test_incompatible_operation_on_the_same_pool_while_another_runs(client, emu):
     create_cluster(client)
     emu.inject("slow_operation", seconds=30)
     slow = client.create_node_pool(parent=CLUSTER, node_pool=v6e_multi_host())
     with pytest.raises(gexc.BadRequest) as err:
-        call(client.set_node_pool_management, name=CLUSTER + "/nodePools/system",
-             management=types.NodeManagement(auto_repair=True))
-    assert api_error(err) == {"code": 400, "status": "FAILED_PRECONDITION",
-                              "message": "Cluster is running incompatible operation %s." % slow.name}
+        client.delete_node_pool(name=CLUSTER + "/nodePools/v6e-16")
+    message = "Cluster is running incompatible operation %s." % slow.name
+    assert api_error(err) == {"code": 400, "status": "FAILED_PRECONDITION", "message": message,
+                              "errors": [{"message": message, "domain": "global", "reason": "failedPrecondition"}]}
     assert client.get_operation(name="%s/operations/%s" % (PARENT, slow.name)).status != types.Operation.Status.DONE
     client.cancel_operation(name="%s/operations/%s" % (PARENT, slow.name))
     cancelled = client.get_operation(name="%s/operations/%s" % (PARENT, slow.name))
     assert cancelled.status == types.Operation.Status.DONE and cancelled.error.code == 1
+    assert cancelled.detail == "Operation was cancelled."
     assert [p.name for p in client.list_node_pools(parent=CLUSTER).node_pools] == ["system"]
 
 
@@ -489,8 +440,10 @@ def test_fault_slow_operation(client, emu):
 
 def test_failed_cluster_operations_change_nothing(client, emu):
     emu.inject("operation_failed", message="Internal error: cluster creation failed.")
-    done = wait_done(client, client.create_cluster(parent=PARENT, cluster=types.Cluster(name="ci", initial_node_count=1)))
-    assert done.error == types.Operation(error={"code": 13, "message": "Internal error: cluster creation failed."}).error
+    op = client.create_cluster(parent=PARENT, cluster=types.Cluster(name="ci", initial_node_count=1))
+    done = wait_done(client, op)
+    expected = types.Operation(error={"code": 13, "message": "Internal error: cluster creation failed."})
+    assert done.error == expected.error and done.detail == "Internal error: cluster creation failed."
     assert client.list_clusters(parent=PARENT).clusters == []
     create_cluster(client)
     emu.inject("operation_failed", path_regex=r"/clusters/ci$", method="DELETE")
@@ -507,7 +460,8 @@ def test_regional_cluster_pools_span_three_zones_and_count_quota_per_zone(client
     assert list(cluster.node_pools[0].locations) == list(cluster.locations)
     assert "/locations/us-east5/clusters/ci" in cluster.self_link
     emu.set_quota("us-east5", "PREEMPTIBLE_NVIDIA_L4_GPUS", 8)
-    spot_l4 = types.NodePool(name="l4", config=types.NodeConfig(machine_type="g2-standard-8", spot=True),
+    spot_l4 = types.NodePool(name="l4", initial_node_count=3,
+                             config=types.NodeConfig(machine_type="g2-standard-8", spot=True),
                              autoscaling=types.NodePoolAutoscaling(enabled=True, max_node_count=3))
     with pytest.raises(gexc.Forbidden) as err:
         client.create_node_pool(parent=parent + "/clusters/ci", node_pool=spot_l4)  # 3 nodes x 3 zones x 1 GPU

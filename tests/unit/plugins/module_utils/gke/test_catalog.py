@@ -418,10 +418,12 @@ def test_catalog_single_host_rows_match_machine_chips(generation):
     "minimum,maximum,problem",
     [
         (0, 4, None),
-        (0, 8, None),
-        (4, 12, None),
+        (4, 4, None),
         (0, 0, None),
-        (None, 8, None),
+        (None, 4, None),
+        # One pool is one slice: GKE cannot add nodes to it, so whole multiples are refused too.
+        (0, 8, "autoscaling.max_nodes: 8"),
+        (4, 12, "autoscaling.max_nodes: 12"),
         (0, 6, "autoscaling.max_nodes: 6"),
         (2, 4, "autoscaling.min_nodes: 2"),
         (0, 1, "autoscaling.max_nodes: 1"),
@@ -438,11 +440,12 @@ def test_multi_host_node_counts(minimum, maximum, problem):
         assert message.startswith(problem)
         assert "accepted" in message
         if "fit" in message:
-            assert "one unit of 4 nodes" in message and "multiple of 4" in message
+            assert "one slice of 4 nodes" in message and "accepted: 0 or 4" in message and "slices: N" in message
 
 
 @pytest.mark.parametrize("minimum, maximum, field", [
     (0, 6, "autoscaling.max_nodes"), (2, 4, "autoscaling.min_nodes"), (8, 4, "autoscaling.min_nodes"),
+    (0, 8, "autoscaling.max_nodes"),
     (-4, 4, "autoscaling.min_nodes"), (0, "many", "autoscaling.max_nodes"),
 ])
 def test_check_slice_node_counts_raises_with_the_field(minimum, maximum, field):
@@ -455,14 +458,15 @@ def test_single_host_node_counts_are_free():
     assert slice_node_counts_ok(resolve_tpu("v6e", "2x2"), 1, 3) is None
     assert slice_node_counts_ok(resolve_tpu("v6e", "2x4"), 0, 3) is None  # one -8t VM per slice
     assert slice_node_counts_ok(resolve_tpu("v6e", "2x4", "ct6e-standard-4t"), 0, 3).startswith(
-        "autoscaling.max_nodes: 3 does not fit a v6e 2x4 slice"
+        "autoscaling.max_nodes: 3 does not fit: a v6e 2x4 pool is one slice of 2 nodes"
     )
 
 
 def test_large_slice_node_counts():
     shape = resolve_tpu("v5p", "16x20x28")
     assert slice_node_counts_ok(shape, 0, 2240) is None
-    assert "multiple of 2240" in slice_node_counts_ok(shape, 0, 2239)
+    assert "accepted: 0 or 2240" in slice_node_counts_ok(shape, 0, 2239)
+    assert "accepted: 0 or 2240" in slice_node_counts_ok(shape, 0, 4480)
 
 
 # --- GPU -----------------------------------------------------------------------------------------------------------
@@ -493,6 +497,10 @@ FIXED_GPU_MACHINES = [
     ("nvidia-h200-141gb", "a3-ultragpu-8g", 8),
     ("nvidia-b200", "a4-highgpu-8g", 8),
     ("nvidia-gb200", "a4x-highgpu-4g", 4),
+    ("nvidia-rtx-pro-6000", "g4-standard-48", 1),
+    ("nvidia-rtx-pro-6000", "g4-standard-96", 2),
+    ("nvidia-rtx-pro-6000", "g4-standard-192", 4),
+    ("nvidia-rtx-pro-6000", "g4-standard-384", 8),
 ]
 
 
@@ -520,6 +528,7 @@ DEFAULTS = [
     ("nvidia-h200-141gb", "a3-ultragpu-8g", 8),
     ("nvidia-b200", "a4-highgpu-8g", 8),
     ("nvidia-gb200", "a4x-highgpu-4g", 4),
+    ("nvidia-rtx-pro-6000", "g4-standard-48", 1),
 ]
 
 
@@ -682,6 +691,8 @@ MIG = {
     "nvidia-tesla-a100": ["1g.5gb", "2g.10gb", "3g.20gb", "7g.40gb"],
     "nvidia-a100-80gb": ["1g.10gb", "2g.20gb", "3g.40gb", "7g.80gb"],
     "nvidia-h100-80gb": ["1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "7g.80gb"],
+    "nvidia-h200-141gb": ["1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb"],
+    "nvidia-rtx-pro-6000": ["1g.24gb", "2g.48gb", "4g.96gb"],
 }
 
 

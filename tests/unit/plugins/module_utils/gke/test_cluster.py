@@ -17,7 +17,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.gke.node_pool impo
 
 
 def test_cluster_changes_are_one_per_request():
-    params = {"name": "ci-runners", "project": "p", "workload_identity": True, "release_channel": "regular",
+    params = {"name": "ci-runners", "project": "p", "location": "us-central1", "workload_identity": True, "release_channel": "regular",
               "addons": {"gcs_fuse_csi_driver": True, "filestore_csi_driver": None}, "labels": {"a": "b"},
               "network": None, "subnetwork": None}
     validate_cluster(params)
@@ -59,8 +59,8 @@ def test_system_pool_defaults_follow_workload_identity():
 
 @pytest.mark.parametrize("params, field, message", [
     ({"name": "CI"}, "name", "'CI' is not a valid GKE name"),
-    ({"name": "c", "release_channel": "beta"}, "release_channel", "must be one of rapid, regular"),
-    ({"name": "c", "addons": {"dns_cache": True}}, "addons.dns_cache",
+    ({"name": "c", "location": "us-central1", "release_channel": "beta"}, "release_channel", "must be one of rapid, regular"),
+    ({"name": "c", "location": "us-central1", "addons": {"dns_cache": True}}, "addons.dns_cache",
      "is not supported; known: filestore_csi_driver, gcs_fuse_csi_driver"),
 ])
 def test_cluster_errors_are_input_errors_naming_the_option(params, field, message):
@@ -77,6 +77,6 @@ def test_cluster_errors_are_input_errors_naming_the_option(params, field, messag
 ])
 def test_system_pool_errors_name_the_cluster_option(system_pool, field, message):
     with pytest.raises(InputError) as err:
-        validate_system_pool({"name": "ci-runners", "system_pool": system_pool})
+        validate_system_pool({"name": "ci-runners", "location": "us-central1-b", "system_pool": system_pool})
     assert err.value.field == field
     assert str(err.value).startswith("%s: %s" % (field, message))

@@ -47,7 +47,7 @@ def test_single_host_tpu_is_sent_without_topology():
 
 def test_multi_host_tpu_gets_compact_placement_and_whole_slices():
     body = build(tpu={"accelerator": "v5e", "topology": "4x4"},
-                 autoscaling={"enabled": True, "min_nodes": 0, "max_nodes": 8})
+                 autoscaling={"enabled": True, "min_nodes": 0, "max_nodes": 4})
     assert body["config"]["machine_type"] == "ct5lp-hightpu-4t"
     assert body["placement_policy"] == {"type_": "COMPACT", "tpu_topology": "4x4"}
 
@@ -104,9 +104,9 @@ def test_gpu_sharing_is_written_in_api_spelling():
      "autoscaling.max_nodes", "0; accepted: 1 or more"),
     ({"tpu": {"accelerator": "v6e", "topology": "4x4"}, "autoscaling": {"enabled": True, "min_nodes": 0,
                                                                         "max_nodes": 6}},
-     "autoscaling.max_nodes", "6 does not fit a v6e 4x4 slice, which scales as one unit of 4 nodes"),
+     "autoscaling.max_nodes", "6 does not fit: a v6e 4x4 pool is one slice of 4 nodes"),
     ({"tpu": {"accelerator": "v6e", "topology": "4x4"}, "node_count": 6}, "node_count",
-     "6 does not fit: a multi-host 4x4 slice needs node_count 0 or a multiple of 4 VMs"),
+     "6 does not fit: a v6e 4x4 pool is one slice of 4 nodes"),
     ({"machine_type": "e2-standard-4", "node_count": -1}, "node_count", "must be >= 0 (got -1)"),
     ({"name": "Bad_Name", "machine_type": "e2-standard-4"}, "name", "'Bad_Name' is not a valid GKE name"),
     ({"cluster": "ci_runners", "machine_type": "e2-standard-4"}, "cluster", "'ci_runners' is not a valid GKE name"),

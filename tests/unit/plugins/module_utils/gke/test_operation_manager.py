@@ -97,3 +97,34 @@ def test_proto_to_dict_uses_snake_case_and_enum_names():
                                  config=container_v1.NodeConfig(machine_type="e2-standard-4", spot=False))
     assert proto_to_dict(pool) == {"name": "p", "status": "RUNNING", "config": {"machine_type": "e2-standard-4"}}
     assert proto_to_dict(None) is None
+
+
+def test_polling_that_keeps_failing_reports_the_last_cause_and_the_operation():
+    from tests.unit.plugins.module_utils.gcp.fakes import rest_error
+
+    class Client:
+        def get_operation(self, name):
+            raise rest_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+
+    class PollingModule(FakeModule):
+        """FakeModule whose call() reports failures the way GcpModule does (ApiError with the cause)."""
+
+        def call(self, action, func, *args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except Exception as exc:
+                self.retry_log.append({"action": action, "attempt": 1, "error": "HTTP 503 UNAVAILABLE"})
+                raise ApiError("Failed to %s: HTTP 503 UNAVAILABLE: %s" % (action, "The service is currently "
+                                                                           "unavailable."), status="UNAVAILABLE",
+                               http_code=503) from exc
+
+    module = PollingModule(Client())
+    with pytest.raises(ApiError) as err:
+        GkeOperations(module).track("create node pool x", container_v1.Operation(name="operation-1", status=1))
+    message = str(err.value)
+    assert message.startswith("Failed to create node pool x: operation operation-1 was started but could not be read")
+    assert message.endswith("Last error: Failed to read operation operation-1: HTTP 503 UNAVAILABLE: The service is "
+                            "currently unavailable.")
+    details = err.value.details
+    assert details["status"] == "UNAVAILABLE" and details["retries"] and details["operation"] == "operation-1"
+    assert details["operations"] == [{"action": "create node pool x", "operation": "operation-1", "status": "UNKNOWN"}]
