@@ -23,7 +23,12 @@ description:
     transfers nothing. When the revision moved, files whose digest an earlier revision already holds are copied
     inside the cache (a server-side rewrite on GCS, a hard link on a filesystem) instead of downloaded.
   - An interrupted run (killed process, network failure) leaves the stable path as it was; the next run resumes
-    and does not transfer the files that were already complete.
+    and does not transfer the files that were already complete. A large file cut short resumes too - on a
+    filesystem its bytes are kept and the rest is fetched with an HTTP Range request (where the Hub or its CDN
+    honours it; otherwise the file starts over), on GCS the resumable upload session is kept and continued. The
+    whole file is verified either way.
+  - File paths the Hub (or a mirror) lists are checked before anything is written - an absolute path, a C(..) or
+    empty segment, a backslash, a NUL or a drive prefix fails the task naming the path and the repo.
   - Files are transferred concurrently and streamed; staging into GCS needs no local disk for the model.
   - Downloads use plain HTTP on the Hub's resolve URLs, never Xet, so E(HF_HUB_DISABLE_XET) is always honoured.
 extends_documentation_fragment:
@@ -46,15 +51,18 @@ options:
     version_added: 0.1.0
   revision:
     description:
-      - Branch, tag or 40-hex commit id to stage. A commit id needs no Hub request to resolve.
+      - Branch, tag, Hub ref (C(refs/pr/3)) or 40-hex commit id to stage. A commit id needs no Hub request to
+        resolve.
+      - "Names git would refuse (spaces, C(..), C(~ ^ : ? * [ \\), an empty segment, more than 255 characters) are
+        refused before anything is contacted."
     type: str
     default: main
     version_added: 0.1.0
   repo_type:
     description:
-      - Kind of repo. Datasets are published under C(datasets/ORG/NAME).
+      - Kind of repo, V(model) or V(dataset). Datasets are published under C(datasets/ORG/NAME).
+      - Spaces are not supported (they are applications, not files to cache); V(space) is refused saying so.
     type: str
-    choices: [model, dataset]
     default: model
     version_added: 0.1.0
   allow_patterns:
@@ -74,12 +82,14 @@ options:
   endpoint:
     description:
       - The Hub or a mirror of it. Falls back to E(HF_ENDPOINT), then C(https://huggingface.co).
+      - An C(http(s)://) URL without credentials, query or fragment; give the token in O(token).
     type: str
     version_added: 0.1.0
   token:
     description:
       - A Hugging Face access token, for gated and private repos. Falls back to E(HF_TOKEN).
       - A token saved on the controller by C(hf auth login) is not used.
+      - Never shown - not in the result, not in error messages (whatever a server echoes back).
     type: str
     version_added: 0.1.0
   dest:
@@ -88,25 +98,29 @@ options:
         share, NFS, a local disk).
       - The stable path is C(DEST/ORG/NAME). Anything already there that this module did not publish (a copy made
         by hand) makes the task fail; it is never deleted.
+      - Refused before anything is contacted - a bucket name GCS would refuse, a prefix or path with C(.), C(..) or
+        empty segments, a backslash or a control character, and system directories (C(/), C(/etc), C(/usr),
+        C(/var), C(/home), C(/tmp), C(/mnt) and the like) that must not hold a cache.
     type: str
     required: true
     version_added: 0.1.0
   concurrency:
     description:
-      - How many files are transferred at the same time (threads). A transfer into GCS holds about two upload
-        chunks (100 MiB each) in memory at most and needs no local disk.
+      - How many files are transferred at the same time (threads), 1 to 64. A transfer into GCS holds about two
+        upload chunks (100 MiB each) in memory at most and needs no local disk.
     type: int
     default: 8
     version_added: 0.1.0
   retries:
     description:
-      - How many times one file is fetched again after a network error or a digest mismatch.
+      - How many times one file is fetched again after a network error or a digest mismatch, 0 to 20. After a
+        network error the next attempt resumes where the last one stopped.
     type: int
     default: 3
     version_added: 0.1.0
   timeout:
     description:
-      - Seconds a Hub request may stay without progress.
+      - Seconds a Hub request may stay without progress, 1 to 3600.
     type: int
     default: 60
     version_added: 0.1.0
@@ -120,7 +134,10 @@ options:
     version_added: 0.1.0
   prune_grace_hours:
     description:
-      - How long a replaced revision stays, so jobs that opened it (and GCS FUSE metadata caches) finish first.
+      - How long a replaced revision stays, so jobs that opened it (and GCS FUSE metadata caches) finish first,
+        0 to 8760.
+      - Never less than one hour, whatever the setting - the revision published until a run is what jobs started
+        before the switch are reading; a lower value is raised, with a warning.
     type: int
     default: 24
     version_added: 0.1.0
@@ -229,6 +246,10 @@ model:
       description: Bytes received from the Hub in this run, retried attempts included.
       type: int
       returned: success
+    bytes_resumed:
+      description: Bytes of files cut short by an earlier attempt or run that were kept and not fetched again.
+      type: int
+      returned: success
     bytes_copied:
       description: Bytes reused from an earlier revision inside the cache.
       type: int
@@ -271,6 +292,9 @@ model:
       description: Commits whose revisions were deleted (check mode, would be deleted).
       type: list
       elements: str
+    prune_grace_hours:
+      description: The grace period pruning applied, in hours (O(prune_grace_hours), at least one hour).
+      type: float
     hub_requests:
       description: Requests sent to the Hub.
       type: int

@@ -11,8 +11,19 @@
       metadata always says ``gated: false`` and it checks no token), so the front answers 401/403 with
       ``X-Error-Code: GatedRepo`` and the Hub's messages unless a token listed for the repo is sent;
     * records every request (``.requests``) so tests can count what a run asked of the Hub;
-    * injects faults: ``drop_after(path_part, nbytes, times=1)`` cuts the connection mid-body.
-  ``.olah_endpoint`` is olah itself (no front), for throughput runs.
+    * injects faults: ``drop_after(path_part, nbytes, times=1)`` cuts the connection mid-body,
+      ``stall_after(path_part, nbytes)`` holds it until ``release()``.
+  ``.olah_endpoint`` is olah itself (no front), for throughput runs. olah ignores ``Range`` (it answers 200 with
+  the whole file), so resumed downloads restart from zero through it.
+- ``OlahHub(mirror_root, cdn=True)`` also answers the resolve URL of an LFS file with a 302 to a CDN-style static
+  server on another port, as huggingface.co does. That server honours ``Range: bytes=N-`` the way HTTP says
+  (RFC 9110: 206 with ``Content-Range: bytes N-(size-1)/size``, 416 with ``Content-Range: bytes */size`` past the
+  end), records every request in ``.cdn_requests`` (path, range asked, status, body bytes sent), and takes the
+  same faults as the front (match the LFS oid in ``path_part``).
+- ``HostileHub(repo_id, files)`` is a mirror that answers the Hub's API the way huggingface.co does (revision
+  lookup, recursive tree listing, resolve URLs) but lists whatever paths it is given, ``../x`` and ``/etc/x``
+  included, which no git repo (and so no olah mirror) can hold; ``commit=`` makes it claim any commit id. It
+  records every request (``.requests``).
 - ``corrupt_lfs_object(repo, path, ...)`` rewrites an LFS object in place (same or other length) so the server
   serves bytes that no longer match the sha256 in the pointer.
 - ``build_sandbox_repos(mirror_root)`` makes the demo model ``accelci-demo/tiny-diffusers`` for ``make sandbox``.
@@ -279,6 +290,7 @@ class OlahHub:
         self.olah_port = free_port()
         self.front_port = free_port() if front else None
         self.requests = []
+        self.cdn_requests = []
         self._faults = []
         self._released = threading.Event()
         self._lock = threading.Lock()
@@ -338,7 +350,7 @@ class OlahHub:
             self._thread = threading.Thread(target=self._server.serve_forever, name="hub-front", daemon=True)
             self._thread.start()
         if self.cdn:
-            self._cdn_server = _Front(("127.0.0.1", self.cdn_port), _cdn_handler_class(self.mirror_root))
+            self._cdn_server = _Front(("127.0.0.1", self.cdn_port), _cdn_handler_class(self))
             threading.Thread(target=self._cdn_server.serve_forever, name="hub-cdn", daemon=True).start()
         return self
 
@@ -400,9 +412,15 @@ class OlahHub:
         self._released.set()
 
     def reset_log(self):
-        """Forget the recorded requests."""
+        """Forget the recorded requests (front and CDN)."""
         with self._lock:
             del self.requests[:]
+            del self.cdn_requests[:]
+
+    def cdn_log(self, oid):
+        """Recorded CDN requests for one LFS object: dicts with range, status and sent."""
+        with self._lock:
+            return [dict(r) for r in self.cdn_requests if oid in r["path"]]
 
     def requests_for(self, repo_id):
         """Recorded (method, path) pairs that concern repo_id."""
@@ -536,6 +554,105 @@ class OlahHub:
         return Handler
 
 
+class HostileHub:
+    """A mirror at HF_ENDPOINT that answers like the Hub but lists the paths it is given, however they escape.
+
+    Its answers follow huggingface.co's: ``GET /api/models/ORG/NAME/revision/REV`` gives ``{"id", "sha"}``;
+    ``GET /api/models/ORG/NAME/tree/SHA?recursive=true`` a JSON list of ``{"type": "file", "path", "size",
+    "oid"[, "lfs"]}``; ``GET /ORG/NAME/resolve/SHA/PATH`` the bytes with ``X-Repo-Commit``.
+    """
+
+    def __init__(self, repo_id, files, commit=None):
+        self.repo_id = repo_id
+        self.files = dict(files)  # path -> bytes
+        self.commit = commit or hashlib.sha1(repr(sorted(files)).encode()).hexdigest()
+        self.port = free_port()
+        self.requests = []
+        self._server = None
+
+    @property
+    def endpoint(self):
+        """What HF_ENDPOINT / endpoint= should be."""
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        """Start listening; returns self."""
+        self._server = _Front(("127.0.0.1", self.port), self._handler_class())
+        threading.Thread(target=self._server.serve_forever, name="hostile-hub", daemon=True).start()
+        return self
+
+    def stop(self):
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def file_requests(self):
+        """Recorded requests for file bodies (resolve URLs)."""
+        return [r for r in self.requests if "/resolve/" in r[1]]
+
+    def _tree(self):
+        items = []
+        for path, data in sorted(self.files.items()):
+            item = {"type": "file", "path": path, "size": len(data),
+                    "oid": hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()}
+            if path.endswith(".safetensors"):
+                item["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+            items.append(item)
+        return items
+
+    def _answer(self, path):
+        """(status, headers, body) for a request path."""
+        import urllib.parse
+
+        api = "/api/models/%s/" % self.repo_id
+        if path.startswith(api + "revision/"):
+            return 200, {"Content-Type": "application/json"}, json.dumps(
+                {"id": self.repo_id, "sha": self.commit, "private": False}).encode()
+        if path.startswith(api + "tree/"):
+            return 200, {"Content-Type": "application/json"}, json.dumps(self._tree()).encode()
+        prefix = "/%s/resolve/%s/" % (self.repo_id, self.commit)
+        rel = urllib.parse.unquote(path[len(prefix):]) if path.startswith(prefix) else None
+        if rel in self.files:
+            return 200, {"X-Repo-Commit": self.commit}, self.files[rel]
+        return 404, {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found"}, b""
+
+    def _handler_class(self):
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                return
+
+            def _serve(self, body):
+                hub.requests.append((self.command, self.path))
+                status, headers, data = hub._answer(self.path.split("?")[0])
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+
+            def do_GET(self):
+                self._serve(True)
+
+            def do_HEAD(self):
+                self._serve(False)
+
+        return Handler
+
+
 _RESOLVE_RE = None
 
 
@@ -569,9 +686,25 @@ def _resolve_lfs(mirror_root, path):
     return commit, lines["oid"].split(":", 1)[1], int(lines["size"]), blob
 
 
-def _cdn_handler_class(mirror_root):
-    """A static object server for LFS objects by sha256 (the CDN), with Range support and sendfile."""
+def _requested_range(header, size):
+    """(start, end) of a ``Range: bytes=N-`` or ``bytes=N-M`` header; None for no (or an unusable) header, which
+    RFC 9110 says to ignore; "past" when the start lies beyond the end (416)."""
+    if not header.startswith("bytes=") or "," in header:
+        return None
+    first, _sep, last = header[len("bytes="):].partition("-")
+    if not first.isdigit() or (last and not last.isdigit()):
+        return None
+    start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size:
+        return "past"
+    return (start, end) if start <= end else None
+
+
+def _cdn_handler_class(hub):
+    """A static object server for LFS objects by sha256 (the CDN), with Range support, faults and sendfile."""
     import glob
+
+    mirror_root = hub.mirror_root
 
     class CdnHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -588,38 +721,66 @@ def _cdn_handler_class(mirror_root):
             hits += glob.glob(os.path.join(mirror_root, "*", "*", ".git", "lfs", "objects", oid[:2], oid[2:4], oid))
             return hits[0] if hits else None
 
+        def _record(self, status, sent):
+            with hub._lock:
+                hub.cdn_requests.append({"path": self.path, "range": self.headers.get("Range"), "status": status,
+                                         "sent": sent})
+
+        def _headers(self, status, length, extra=()):
+            self.send_response(status)
+            for key, value in extra:
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(length))
+            self.send_header("Accept-Ranges", "bytes")
+            self.end_headers()
+
         def _serve(self, body):
             path = self._object()
             if path is None:
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._headers(404, 0)
+                self._record(404, 0)
                 return
             size = os.path.getsize(path)
-            start, end = 0, size - 1
-            ranged = self.headers.get("Range", "")
-            if ranged.startswith("bytes="):
-                first, _sep, last = ranged[6:].partition("-")
-                start = int(first or 0)
-                end = int(last) if last else size - 1
-            self.send_response(206 if ranged else 200)
-            if ranged:
-                self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
-            self.send_header("Content-Length", str(end - start + 1))
-            self.send_header("ETag", '"%s"' % os.path.basename(path))
-            self.send_header("Accept-Ranges", "bytes")
-            self.end_headers()
-            if not body:
+            wanted = _requested_range(self.headers.get("Range", ""), size)
+            if wanted == "past":
+                self._headers(416, 0, [("Content-Range", "bytes */%d" % size)])
+                self._record(416, 0)
                 return
+            start, end = wanted or (0, size - 1)
+            status = 206 if wanted else 200
+            extra = [("ETag", '"%s"' % os.path.basename(path))]
+            if wanted:
+                extra.append(("Content-Range", "bytes %d-%d/%d" % (start, end, size)))
+            self._headers(status, end - start + 1, extra)
+            if not body:
+                self._record(status, 0)
+                return
+            fault = hub._take_fault(self.path)
+            sent = self._send_body(path, start, end - start + 1, fault)
+            self._record(status, sent)
+
+        def _send_body(self, path, offset, left, fault):
+            """sendfile the range; with a fault, stop after its byte count (then stall or cut the link)."""
             self.wfile.flush()
+            cut = fault["bytes"] if fault else None
+            sent = 0
             with open(path, "rb") as handle:
-                offset, left = start, end - start + 1
-                while left > 0:
-                    sent = os.sendfile(self.connection.fileno(), handle.fileno(), offset, min(left, 8 << 20))
-                    if sent == 0:
+                while left > 0 and (cut is None or sent < cut):
+                    count = min(left, 8 << 20) if cut is None else min(left, 8 << 20, cut - sent)
+                    done = os.sendfile(self.connection.fileno(), handle.fileno(), offset, count)
+                    if done == 0:
                         break
-                    offset += sent
-                    left -= sent
+                    offset, left, sent = offset + done, left - done, sent + done
+            if fault:
+                if fault.get("stall"):
+                    fault["reached"].set()
+                    hub._released.wait(timeout=300)
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)  # like a dropped link
+                except OSError:
+                    pass  # the client is gone already (a killed stager)
+                self.close_connection = True
+            return sent
 
         def do_GET(self):
             self._serve(True)

@@ -1,5 +1,6 @@
-"""Fixtures and helpers shared by the model staging integration tests: one olah Hub and one fake-gcs-server per
-module, repos built per test, and readers that see the cache the way a runner pod does."""
+"""Fixtures and helpers shared by the model staging integration tests: one olah Hub and one fake-gcs-server (behind
+the front that keeps resumable upload sessions as Cloud Storage does) per module, repos built per test, and readers
+that see the cache the way a runner pod does."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import uuid
 import pytest
 
 from tests.emulators.fake_gcs import FakeGcs
+from tests.emulators.gcs_sessions import GcsSessionFront
 from tests.emulators.hub import OlahHub, build_repo
 
 from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import HubSource
@@ -61,12 +63,33 @@ def hub(mirror_root):
         yield server
 
 
+class FrontedGcs:
+    """fake-gcs-server reached through GcsSessionFront: ``endpoint`` and ``client()`` are the front's."""
+
+    def __init__(self, fake, front):
+        self.fake = fake
+        self.front = front
+
+    @property
+    def endpoint(self):
+        """Base URL for STORAGE_EMULATOR_HOST / api_endpoint."""
+        return self.front.endpoint
+
+    def client(self, project="test-project"):
+        """A google-cloud-storage Client with anonymous credentials talking to the front."""
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(project=project, credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.endpoint})
+
+
 @pytest.fixture(scope="module")
 def gcs():
-    """fake-gcs-server with the test bucket."""
-    with FakeGcs() as server:
+    """fake-gcs-server with the test bucket, behind the session front."""
+    with FakeGcs() as server, GcsSessionFront(server.endpoint) as front:
         server.create_bucket(BUCKET)
-        yield server
+        yield FrontedGcs(server, front)
 
 
 def new_repo(mirror_root, commits=None, **kwargs):

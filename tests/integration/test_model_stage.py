@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
+from datetime import timedelta
 
 import pytest
 
@@ -24,16 +26,22 @@ from tests.integration.model_fixtures import (
     weights,
 )
 
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
+from ansible_collections.accelci.runners.plugins.module_utils.models import stage_manager
+from ansible_collections.accelci.runners.plugins.module_utils.models.errors import StageError
+from ansible_collections.accelci.runners.plugins.module_utils.models.layout import (
+    MIN_PRUNE_GRACE_HOURS,
+    ModelLayout,
+    utc_now,
+)
+from ansible_collections.accelci.runners.plugins.module_utils.models.fs_store_client import FsModelStore
+from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import GcsModelStore
+
 # The shared fixtures, bound here so pytest finds them in this module.
 mirror_root = model_fixtures.mirror_root
 hub = model_fixtures.hub
 gcs = model_fixtures.gcs
 cache = model_fixtures.cache
-
-from ansible_collections.accelci.runners.plugins.module_utils.models.errors import StageError
-from ansible_collections.accelci.runners.plugins.module_utils.models.layout import ModelLayout
-from ansible_collections.accelci.runners.plugins.module_utils.models.fs_store_client import FsModelStore
-from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import GcsModelStore
 
 
 def total(files):
@@ -72,7 +80,7 @@ def test_first_stage_then_unchanged_refresh(hub, mirror_root, cache):
     assert hub.requests_for(built.repo_id) == []
 
 
-def test_main_moves_only_changed_files_move_and_flip_is_atomic(hub, mirror_root, cache):
+def test_main_moves_only_changed_files_move_and_flip_is_atomic(hub, mirror_root, cache, monkeypatch):
     old_files = model_files(seed=1)
     built = new_repo(mirror_root, [old_files], tags={"v1": 0})
     stage(hub, cache, built.repo_id)
@@ -113,7 +121,16 @@ def test_main_moves_only_changed_files_move_and_flip_is_atomic(hub, mirror_root,
     assert cache.revisions(built.repo_id) == sorted([old_commit, new_commit])
     assert model["pruned"] == []
 
+    # prune_grace_hours 0 still keeps the revision published until this run for the minimum grace...
+    kept = stage(hub, cache, built.repo_id, prune=True, prune_grace_hours=0)
+    assert kept["changed"] is False and kept["model"]["pruned"] == []
+    assert kept["model"]["prune_grace_hours"] == MIN_PRUNE_GRACE_HOURS
+    assert cache.revisions(built.repo_id) == sorted([old_commit, new_commit])
+    # ...and lets it go once that has passed.
+    later = utc_now() + timedelta(hours=MIN_PRUNE_GRACE_HOURS, minutes=1)
+    monkeypatch.setattr(stage_manager, "utc_now", lambda: later)
     pruned = stage(hub, cache, built.repo_id, prune=True, prune_grace_hours=0)
+    monkeypatch.undo()
     assert pruned["changed"] is True
     assert pruned["model"]["pruned"] == [old_commit]
     assert pruned["model"]["bytes_transferred"] == 0
@@ -497,3 +514,337 @@ def test_dataset_repo_is_published_under_datasets(hub, mirror_root, tmp_path):
     stable = tmp_path / "models" / "datasets" / built.repo_id
     assert stable.is_symlink()
     assert (stable / "data" / "train.jsonl").read_bytes() == files["data/train.jsonl"]
+
+
+# -- a hostile Hub: listed paths that would leave the destination --------------------------------------------------
+ESCAPING_PATHS = ["../x", "/etc/x", "a/../../x", "a\\b", "C:x", "a\x00b", "a//b", "../../../../tmp/owned"]
+
+
+def _tree(root):
+    found = []
+    for dirpath, dirs, names in os.walk(root):
+        found.extend(os.path.relpath(os.path.join(dirpath, n), root) for n in dirs + names)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", ESCAPING_PATHS, ids=[repr(p) for p in ESCAPING_PATHS])
+def test_a_hostile_mirror_listing_escaping_paths_writes_nothing(path, cache, tmp_path):
+    from tests.emulators.hub import HostileHub
+
+    files = {"config.json": b"{}", "model.safetensors": weights(50000, 40), path: b"owned"}
+    outside_before = _tree(tmp_path)
+    with HostileHub("acme/evil", files) as hostile:
+        with pytest.raises(StageError) as err:
+            stage(hostile, cache, "acme/evil")
+        assert err.value.kind == "unsafe_path" and err.value.files == [path]
+        assert repr(path) in str(err.value) and "model acme/evil" in str(err.value)
+        assert hostile.endpoint in str(err.value)
+        # The revision and the listing were read; not one file body.
+        assert hostile.file_requests() == [] and len(hostile.requests) == 2
+    assert cache.all_names() == []  # zero files written, not even directories
+    assert _tree(tmp_path) == outside_before  # and nothing next to the destination
+    assert not os.path.exists("/tmp/owned")
+
+
+def test_a_hostile_mirror_claiming_an_escaping_commit_writes_nothing(cache):
+    from tests.emulators.hub import HostileHub
+
+    with HostileHub("acme/evil", {"config.json": b"{}"}, commit="../../../../../tmp/evil-commit") as hostile:
+        with pytest.raises(Exception) as err:
+            stage(hostile, cache, "acme/evil")
+        assert getattr(err.value, "kind", None) == "http" and "expected 40 lowercase hex digits" in str(err.value)
+        assert len(hostile.requests) == 1
+    assert cache.all_names() == []
+
+
+# -- refusals through the module's own entry point: no request, no file ------------------------------------------
+class _Module:
+    def __init__(self, check_mode=False, **overrides):
+        from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import (
+            model_stage_argument_spec,
+        )
+
+        self.params = {name: spec.get("default") for name, spec in model_stage_argument_spec().items()}
+        self.params.update(overrides)
+        self.check_mode = check_mode
+
+
+MODULE_REFUSALS = [
+    ({"dest": "gs://%s/../x" % BUCKET}, "dest", "has a '..' segment"),
+    ({"dest": "gs://%s/a/./b" % BUCKET}, "dest", "has a '.' segment"),
+    ({"dest": "gs://%s//x" % BUCKET}, "dest", "is absolute"),
+    ({"dest": "LOCAL/../outside"}, "dest", "has a '..' segment"),
+    ({"dest": "LOCAL/./models"}, "dest", "has a '.' segment"),
+    ({"repo_type": "space"}, "repo_type", "Spaces are applications"),
+    ({"revision": "main..v2"}, "revision", "is not a branch, tag or commit id"),
+    ({"concurrency": 0}, "concurrency", "must be between 1 and 64"),
+    ({"retries": 500}, "retries", "must be between 0 and 20"),
+    ({"endpoint": "http://u:p@127.0.0.1:1"}, "endpoint", "must not carry credentials"),
+]
+
+
+@pytest.mark.parametrize("overrides, field, message", MODULE_REFUSALS,
+                         ids=["%s=%s" % (f, list(o.values())[0]) for o, f, _m in MODULE_REFUSALS])
+def test_module_refusals_send_nothing_and_write_nothing(overrides, field, message, hub, mirror_root, gcs, tmp_path):
+    from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import run_model_stage
+
+    built = new_repo(mirror_root, [{"config.json": b"{}"}])
+    local = tmp_path / "models"
+    local.mkdir()
+    overrides = {k: v.replace("LOCAL", str(local)) if isinstance(v, str) else v for k, v in overrides.items()}
+    good = {"repo_id": built.repo_id, "dest": "gs://%s/refusals" % BUCKET, "endpoint": hub.endpoint,
+            "api_endpoint": gcs.endpoint}
+    hub.reset_log()
+    sessions_before = gcs.front.session_requests()
+    with pytest.raises(InputError, match=message) as err:
+        run_model_stage(_Module(**dict(good, **overrides)), retry_base=0.05)
+    assert err.value.field == field
+    assert hub.requests == [] and gcs.front.session_requests() == sessions_before
+    assert list(gcs.client().list_blobs(BUCKET, prefix="refusals")) == []
+    assert _tree(tmp_path) == ["models"]
+
+    # The same call without the bad value reaches the Hub and writes: the refusal is what kept them quiet.
+    result = run_model_stage(_Module(**{**good, "dest": str(local)}), retry_base=0.05)
+    assert result["changed"] is True and hub.requests and os.listdir(local)
+
+
+# -- resuming large files ----------------------------------------------------------------------------------------
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def cdn_hub(mirror_root):
+    """olah behind the front, with LFS files served by the CDN stand-in (which honours Range)."""
+    from tests.emulators.hub import OlahHub
+
+    with OlahHub(mirror_root, cdn=True) as server:
+        yield server
+
+
+def _held(cache, built, commit, path):
+    """Bytes of an interrupted file kept for the next run: on disk (fs) or in the upload session (GCS)."""
+    if cache.kind == "fs":
+        incoming = cache.store.path(ModelLayout(built.repo_id).incoming_dir(commit), path)
+        return os.path.getsize(incoming)
+    sessions = [s for s in cache.gcs.front.sessions.values()
+                if commit in s["name"] and not s["cancelled"] and s["object"] is None]
+    return max([s["held"] for s in sessions] or [0])
+
+
+def test_a_file_cut_short_resumes_with_a_range_request(cdn_hub, mirror_root, cache, monkeypatch):
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client
+
+    monkeypatch.setattr(gcs_store_client, "UPLOAD_CHUNK", MIB)  # chunks GCS holds before the cut
+    files = model_files(seed=50)
+    built = new_repo(mirror_root, [files])
+    oid = built.lfs["big.safetensors"]
+    size = len(files["big.safetensors"])
+    cdn_hub.drop_after(oid, 5 * MIB + MIB // 2)
+    with pytest.raises(StageError) as err:
+        stage(cdn_hub, cache, built.repo_id, retries=0, concurrency=1)
+    assert err.value.kind == "network" and err.value.files == ["big.safetensors"]
+    held = _held(cache, built, built.head, "big.safetensors")
+    assert held == 5 * MIB  # the whole chunks that arrived before the cut
+    assert cache.read_stable(built.repo_id) is None
+    finished = cache.store.revision_files(ModelLayout(built.repo_id), built.head)
+
+    cdn_hub.reset_log()
+    result = stage(cdn_hub, cache, built.repo_id, concurrency=1)
+    model = result["model"]
+    assert model["bytes_resumed"] == held
+    # Only the rest of the big file comes again (plus the files the failed run did not finish).
+    assert model["bytes_transferred"] == total(files) - held - sum(len(files[p]) for p in finished)
+    asked = cdn_hub.cdn_log(oid)
+    assert [(r["range"], r["status"], r["sent"]) for r in asked] == [("bytes=%d-" % held, 206, size - held)]
+    assert cache.read_stable(built.repo_id) == files
+    assert [n for n in cache.all_names() if "/uploads/" in n or ".incoming" in n] == []
+    if cache.kind == "gcs":
+        # GCS was asked how much it held, as the protocol says, before the upload went on.
+        assert any(cr == "bytes */%d" % size for _m, _id, cr in cache.gcs.front.session_requests())
+
+
+def test_through_olah_which_ignores_range_the_file_restarts_safely(hub, mirror_root, tmp_path):
+    files = model_files(seed=51)
+    built = new_repo(mirror_root, [files])
+    (tmp_path / "models").mkdir()
+    view = CacheView("fs", FsModelStore(str(tmp_path / "models")))
+    hub.drop_after("%s/resolve/%s/big.safetensors" % (built.repo_id, built.head), 3 * MIB + 10)
+    with pytest.raises(StageError):
+        stage(hub, view, built.repo_id, retries=0, concurrency=1)
+    assert _held(view, built, built.head, "big.safetensors") >= 3 * MIB
+    finished = view.store.revision_files(ModelLayout(built.repo_id), built.head)
+    hub.reset_log()
+    result = stage(hub, view, built.repo_id, concurrency=1)
+    # olah answered the ranged request with 200 and the whole file: nothing resumed, everything correct.
+    assert result["model"]["bytes_resumed"] == 0
+    assert result["model"]["bytes_transferred"] == total(files) - sum(len(files[p]) for p in finished)
+    assert view.read_stable(built.repo_id) == files
+
+
+RESUME_KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path[:0] = [%(root)r, %(collections)r]
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client
+    from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import HubSource
+    from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import ModelStager
+    kind, endpoint, repo_id, dest, gcs_endpoint = sys.argv[1:6]
+    if kind == "fs":
+        from ansible_collections.accelci.runners.plugins.module_utils.models.fs_store_client import FsModelStore
+        store = FsModelStore(dest)
+    else:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+        gcs_store_client.UPLOAD_CHUNK = 1024 * 1024
+        client = storage.Client(project="p", credentials=AnonymousCredentials(),
+                                client_options={"api_endpoint": gcs_endpoint})
+        store = gcs_store_client.GcsModelStore(client, dest)
+    ModelStager(HubSource(repo_id, endpoint=endpoint), store, concurrency=1).run()
+""")
+
+
+def test_a_killed_stager_resumes_the_file_it_was_writing(cdn_hub, mirror_root, cache, tmp_path, monkeypatch):
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client
+
+    monkeypatch.setattr(gcs_store_client, "UPLOAD_CHUNK", MIB)
+    files = model_files(seed=52)
+    built = new_repo(mirror_root, [files])
+    oid = built.lfs["big.safetensors"]
+    size = len(files["big.safetensors"])
+    reached = cdn_hub.stall_after(oid, 6 * MIB + 100)
+    script = tmp_path / "stage.py"
+    script.write_text(RESUME_KILL_SCRIPT % {"root": ROOT, "collections": os.path.join(ROOT, "build", "collections")})
+    dest = cache.store.root if cache.kind == "fs" else cache.store.dest
+    proc = subprocess.Popen([sys.executable, str(script), cache.kind, cdn_hub.endpoint, built.repo_id, dest,
+                             cache.gcs.endpoint if cache.gcs else ""], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        assert reached.wait(60), "the stager never reached the stalled file"
+        for _attempt in range(600):  # let the chunks already received reach the disk or GCS
+            if _has_held(cache, built) and _held(cache, built, built.head, "big.safetensors") >= 5 * MIB:
+                break
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        cdn_hub.release()
+    held = _held(cache, built, built.head, "big.safetensors")
+    assert 5 * MIB <= held <= 6 * MIB
+    assert cache.read_stable(built.repo_id) is None
+    finished = cache.store.revision_files(ModelLayout(built.repo_id), built.head)
+    assert "big.safetensors" not in finished
+    for _attempt in range(600):  # the stalled answer to the killed process is logged once it lets go
+        if cdn_hub.cdn_log(oid):
+            break
+        time.sleep(0.05)
+
+    cdn_hub.reset_log()
+    result = stage(cdn_hub, cache, built.repo_id, concurrency=1)
+    assert result["model"]["bytes_resumed"] == held
+    assert result["model"]["bytes_transferred"] == total(files) - held - sum(len(files[p]) for p in finished)
+    assert [(r["range"], r["status"], r["sent"]) for r in cdn_hub.cdn_log(oid)] == \
+        [("bytes=%d-" % held, 206, size - held)]
+    assert cache.read_stable(built.repo_id) == files
+
+
+def _has_held(cache, built):
+    if cache.kind == "fs":
+        return os.path.isdir(cache.store.path(ModelLayout(built.repo_id).incoming_dir(built.head)))
+    return _held(cache, built, built.head, "big.safetensors") > 0
+
+
+def test_a_tampered_upload_session_is_never_followed(cdn_hub, mirror_root, gcs, monkeypatch):
+    """The session record is readable by anyone who reads the bucket: a URI pointing elsewhere is not used (the
+    client would send its credentials there), the upload starts over, and the result is still verified."""
+    import json as jsonlib
+
+    from tests.emulators.hub import HostileHub
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client
+
+    monkeypatch.setattr(gcs_store_client, "UPLOAD_CHUNK", MIB)
+    files = model_files(seed=53)
+    built = new_repo(mirror_root, [files])
+    store = GcsModelStore(gcs.client(), "gs://%s/tampered-%s" % (BUCKET, built.head[:8]))
+    view = CacheView("gcs", store, gcs)
+    cdn_hub.drop_after(built.lfs["big.safetensors"], 4 * MIB + 7)
+    with pytest.raises(StageError):
+        stage(cdn_hub, view, built.repo_id, retries=0, concurrency=1)
+    records = [b for b in gcs.client().list_blobs(BUCKET, prefix=store.prefix) if b.name.endswith(".json")
+               and "/resumable/" in b.name]
+    assert len(records) == 1
+    record = jsonlib.loads(records[0].download_as_bytes())
+    with HostileHub("acme/none", {}) as elsewhere:
+        record["session"] = "%s/upload/storage/v1/b/%s/o?uploadType=resumable&upload_id=stolen" % (
+            elsewhere.endpoint, BUCKET)
+        records[0].upload_from_string(jsonlib.dumps(record))
+        result = stage(cdn_hub, view, built.repo_id, concurrency=1)
+        assert elsewhere.requests == []
+    assert result["model"]["bytes_resumed"] == 0
+    assert view.read_stable(built.repo_id) == files
+    assert [n for n in view.all_names() if "/uploads/" in n] == []
+
+
+def test_a_retry_in_the_same_run_resumes(cdn_hub, mirror_root, cache, monkeypatch):
+    from ansible_collections.accelci.runners.plugins.module_utils.models import gcs_store_client
+
+    monkeypatch.setattr(gcs_store_client, "UPLOAD_CHUNK", MIB)
+    files = model_files(seed=54)
+    built = new_repo(mirror_root, [files])
+    oid = built.lfs["big.safetensors"]
+    size = len(files["big.safetensors"])
+    cdn_hub.drop_after(oid, 5 * MIB + MIB // 2)
+    cdn_hub.reset_log()
+    result = stage(cdn_hub, cache, built.repo_id, retries=1, concurrency=1)
+    model = result["model"]
+    assert [r["path"] for r in model["retries"]] == ["big.safetensors"]
+    assert model["bytes_resumed"] == 5 * MIB
+    # Every byte came once: the 5 MiB before the cut, then only the rest.
+    assert model["bytes_transferred"] == total(files)
+    assert [(r["range"], r["status"]) for r in cdn_hub.cdn_log(oid)] == [(None, 200), ("bytes=%d-" % (5 * MIB), 206)]
+    assert cdn_hub.cdn_log(oid)[1]["sent"] == size - 5 * MIB
+    assert cache.read_stable(built.repo_id) == files
+
+
+def test_two_stagers_never_append_to_the_same_incoming_file(mirror_root, tmp_path):
+    """The incoming file of a download is locked: a second run at the same time is refused for that file."""
+    from tests.unit.plugins.module_utils.models.remote_files import lfs_remote
+
+    (tmp_path / "models").mkdir()
+    store = FsModelStore(str(tmp_path / "models"))
+    layout = ModelLayout("acme/locked")
+    remote = lfs_remote("model.safetensors", b"w" * 1000)
+    first = store.open_writer(layout, "c" * 40, remote)
+    first.write(b"w" * 100)
+    with pytest.raises(StageError, match="being written by another model_stage run"):
+        store.open_writer(layout, "c" * 40, remote)
+    first.abort(keep=True)
+    second = store.open_writer(layout, "c" * 40, remote)  # free again once the first let go
+    assert second.offset == 100
+    second.abort()
+    assert not os.path.exists(store.path(layout.incoming_dir("c" * 40), "model.safetensors"))
+
+
+def test_prune_deletes_only_revisions_it_wrote(hub, mirror_root, cache, monkeypatch):
+    files = {"config.json": b'{"p": 1}'}
+    built = new_repo(mirror_root, [files])
+    stage(hub, cache, built.repo_id)
+    layout = ModelLayout(built.repo_id)
+    strays = [layout.revisions_root() + "/handmade/notes.txt", layout.revisions_root() + "/../../x/y"]
+    if cache.kind == "fs":
+        stray = cache.store.path(layout.revisions_root(), "handmade")
+        os.makedirs(stray)
+        open(os.path.join(stray, "notes.txt"), "w").close()
+    else:
+        for name in strays:  # GCS object names may hold '..': they must not steer a deletion
+            cache.store.bucket.blob(cache.store.prefix + name).upload_from_string(b"x")
+    later = utc_now() + timedelta(days=30)
+    monkeypatch.setattr(stage_manager, "utc_now", lambda: later)
+    result = stage(hub, cache, built.repo_id, prune=True, prune_grace_hours=1)
+    assert result["model"]["pruned"] == []
+    names = cache.all_names()
+    if cache.kind == "fs":
+        assert os.path.exists(os.path.join(stray, "notes.txt"))
+    else:
+        assert all(cache.store.prefix + name in names for name in strays)
+    assert cache.read_stable(built.repo_id) == files

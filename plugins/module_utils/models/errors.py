@@ -6,7 +6,7 @@
 
 Each is an ``AccelciError`` whose details land in the failed task's result: ``kind`` says how it failed (gated,
 repo_not_found, revision_not_found, entry_not_found, http, network, corrupt, no_space, write, dest,
-stable_conflict, empty, store) and ``files`` names the files concerned.
+stable_conflict, empty, store, unsafe_path) and ``files`` names the files concerned.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -4,10 +4,16 @@
 
 """The model cache on a filesystem (a mounted Filestore share, NFS, a local disk); see models/layout.py for the layout.
 
-A file is written under a temporary name in the commit's ``partial/`` area, fsynced, and renamed to its real name
-only after its digest matched; a journal line then records its digests, so a killed run resumes without
-re-reading or re-downloading finished files. When all files are in, the manifest is written and the partial
-directory is renamed to ``revisions/<commit>`` in one step; the stable path is a symlink replaced by rename.
+A file's bytes go to ``partial/<commit>.incoming/<path>`` as they arrive; once its digest matched it is fsynced and
+renamed into the commit's ``partial/`` area, and a journal line records its digests, so a killed run resumes
+without re-reading or re-downloading finished files. A file cut short (a dropped connection, a killed process)
+keeps its bytes in ``.incoming``: the next attempt hashes them again from disk and asks the Hub only for the rest
+(HTTP Range), or starts over when the server sends the whole file. Each incoming file is locked while written, so
+two runs never append to the same one. When all files are in, the manifest is written and the partial directory
+is renamed to ``revisions/<commit>`` in one step; the stable path is a symlink replaced by rename.
+
+Every path is built from layout paths through ``layout.checked_cache_path``: nothing outside the root is read,
+written, linked or deleted, whatever a Hub listing or a stored manifest says.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import fcntl
 import json
 import os
 import shutil
@@ -24,10 +31,16 @@ from datetime import datetime, timezone
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.files import write_atomic
 from ansible_collections.accelci.runners.plugins.module_utils.models.errors import StageError
-from ansible_collections.accelci.runners.plugins.module_utils.models.layout import manifest_bytes
+from ansible_collections.accelci.runners.plugins.module_utils.models.layout import (
+    COMMIT_RE,
+    INCOMING_SUFFIX,
+    JOURNAL_SUFFIX,
+    checked_cache_path,
+    manifest_bytes,
+)
 
-JOURNAL_SUFFIX = ".journal"
 TEMP_MARK = ".accelci-part-"
+REPLAY_CHUNK = 8 * 1024 * 1024
 
 
 def _present_with_size(directory, entries):
@@ -43,17 +56,46 @@ def _present_with_size(directory, entries):
 
 
 class _FsFileWriter(object):
-    """One file being written into a commit's partial area."""
+    """One file being downloaded into a commit's incoming area, resumable across attempts and runs."""
+
+    replayable = True  # the bytes held are on local disk: a resumed download hashes them again
 
     def __init__(self, store, layout, commit, remote):
         self.store = store
         self.final = store.path(layout.partial_dir(commit), remote.path)
-        self.journal = store.path(layout.partial_dir(commit) + JOURNAL_SUFFIX)
+        self.incoming = store.path(layout.incoming_dir(commit), remote.path)
+        self.journal = store.path(layout.journal(commit))
         self.remote = remote
-        self.tmp = "%s%s%s-%s" % (self.final, TEMP_MARK, os.getpid(), uuid.uuid4().hex[:8])
-        parent = os.path.dirname(self.final)
-        os.makedirs(parent, exist_ok=True)
-        self._handle = store.open_for_write(self.tmp)
+        os.makedirs(os.path.dirname(self.incoming), exist_ok=True)
+        self._handle = store.open_for_write(self.incoming)
+        try:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            # A share without lock support (ENOLCK, EOPNOTSUPP) stages unguarded: one stager per cache is the rule.
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                self._handle.close()
+                raise StageError("%s is being written by another model_stage run; run one stager per cache at a "
+                                 "time" % self.incoming, kind="write", files=[remote.path])
+        self.offset = self._handle.seek(0, os.SEEK_END)
+        if self.offset > remote.size:  # not this file's bytes: start over
+            self.restart()
+
+    def replay(self, update):
+        """Feed the bytes already held to ``update`` (read back from disk, in order)."""
+        with open(self.incoming, "rb") as handle:
+            left = self.offset
+            while left > 0:
+                data = handle.read(min(REPLAY_CHUNK, left))
+                if not data:
+                    raise OSError(errno.EIO, "%s shrank while it was read back" % self.incoming)
+                update(data)
+                left -= len(data)
+
+    def restart(self):
+        """Drop the bytes held: the server sends the whole file."""
+        self._handle.seek(0)
+        self._handle.truncate(0)
+        self.offset = 0
 
     def write(self, data):
         """Append bytes."""
@@ -63,23 +105,27 @@ class _FsFileWriter(object):
         """Make the verified file visible under its name in the partial area and journal it."""
         self._handle.flush()
         os.fsync(self._handle.fileno())
+        os.chmod(self.incoming, 0o444)
+        os.makedirs(os.path.dirname(self.final), exist_ok=True)
+        os.replace(self.incoming, self.final)
         self._handle.close()
-        os.chmod(self.tmp, 0o444)
-        os.replace(self.tmp, self.final)
         self.store.journal_add(self.journal, {"path": self.remote.path, "size": self.remote.size,
                                               "sha256": sha256, "git_oid": self.remote.git_oid})
+        return sha256
 
-    def abort(self):
-        """Drop what was written."""
+    def abort(self, keep=False):
+        """Stop writing; ``keep`` leaves the bytes for the next attempt to resume from, else they are dropped."""
         try:
             if not self._handle.closed:
+                self._handle.flush()
                 self._handle.close()
         except OSError:
             pass
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
+        if not keep:
+            try:
+                os.unlink(self.incoming)
+            except OSError:
+                pass
 
 
 class FsModelStore(object):
@@ -91,8 +137,8 @@ class FsModelStore(object):
 
     # -- helpers ---------------------------------------------------------------------------------------------
     def path(self, *parts):
-        """Absolute path of a layout path."""
-        return os.path.join(self.root, *[p for part in parts for p in part.split("/") if p])
+        """Absolute path of a layout path (parts joined by '/'); StageError for one that could leave the root."""
+        return os.path.join(self.root, *checked_cache_path("/".join(parts)).split("/"))
 
     def describe(self, rel=None):
         """Human form of the destination (or of a path in it)."""
@@ -104,8 +150,8 @@ class FsModelStore(object):
         return "%s: %s" % (type(exc).__name__, exc)
 
     def open_for_write(self, path):
-        """Open a new file for writing (tests wrap this to simulate a full disk)."""
-        return open(path, "xb")
+        """Open a file for appending, created when missing (tests wrap this to simulate a full disk)."""
+        return open(path, "ab")
 
     def journal_add(self, journal, entry):
         """Append one line to a partial commit's journal (one write per line: whole lines or nothing)."""
@@ -133,9 +179,9 @@ class FsModelStore(object):
             self._check_stable(layout)
             return
         try:
-            os.makedirs(self.path(layout.state), exist_ok=True)
-            probe = self.path(layout.state, ".write-probe-%s" % uuid.uuid4().hex[:8])
-            with open(probe, "wb") as handle:
+            # At the root and removed at once: a run refused later (a bad listing) leaves nothing behind.
+            probe = self.path(".accelci-write-probe-%s" % uuid.uuid4().hex[:8])
+            with open(probe, "xb") as handle:
                 handle.write(b"ok")
             os.unlink(probe)
         except OSError as exc:
@@ -179,7 +225,7 @@ class FsModelStore(object):
         if os.path.isdir(complete):
             manifest = self.read_manifest(layout, commit) or {"files": []}
             return _present_with_size(complete, manifest["files"])
-        journal = self.path(layout.partial_dir(commit) + JOURNAL_SUFFIX)
+        journal = self.path(layout.journal(commit))
         partial = self.path(layout.partial_dir(commit))
         try:
             with open(journal, "rb") as handle:
@@ -218,7 +264,7 @@ class FsModelStore(object):
             os.unlink(dst)
             raise StageError("%s in revision %s has the wrong size; it was not reused" % (src_path, src_commit),
                              kind="corrupt", files=[remote.path])
-        self.journal_add(self.path(layout.partial_dir(commit) + JOURNAL_SUFFIX),
+        self.journal_add(self.path(layout.journal(commit)),
                          {"path": remote.path, "size": remote.size, "sha256": entry.get("sha256"),
                           "git_oid": remote.git_oid})
 
@@ -237,9 +283,12 @@ class FsModelStore(object):
             os.rename(partial, complete)
         elif not os.path.exists(self.path(layout.manifest(commit))):
             write_atomic(self.path(layout.manifest(commit)), manifest_bytes(manifest), fsync=True)
-        journal = partial + JOURNAL_SUFFIX
+        journal = self.path(layout.journal(commit))
         if os.path.exists(journal):
             os.unlink(journal)
+        incoming = self.path(layout.incoming_dir(commit))
+        if os.path.isdir(incoming):
+            shutil.rmtree(incoming)  # bytes of files that another revision's copy made unnecessary
         try:
             os.rmdir(self.path(layout.partial_root()))
         except OSError:
@@ -260,7 +309,7 @@ class FsModelStore(object):
 
     def list_revisions(self, layout):
         """Stored revisions and partial stagings: [{commit, complete, mtime}]."""
-        found = []
+        found, seen = [], {}
         for root_rel, complete in ((layout.revisions_root(), True), (layout.partial_root(), False)):
             base = self.path(root_rel)
             if not os.path.isdir(base):
@@ -269,17 +318,24 @@ class FsModelStore(object):
                 full = os.path.join(base, name)
                 if not os.path.isdir(full) or name.endswith(JOURNAL_SUFFIX):
                     continue
+                commit = name[:-len(INCOMING_SUFFIX)] if name.endswith(INCOMING_SUFFIX) else name
+                if not COMMIT_RE.match(commit):
+                    continue  # not a revision this module wrote: never a candidate for deletion
                 mtime = datetime.fromtimestamp(os.lstat(full).st_mtime, timezone.utc)
-                found.append({"commit": name, "complete": complete, "mtime": mtime})
+                if commit in seen:  # a partial commit and its incoming bytes: one entry, the newest time
+                    seen[commit]["mtime"] = max(seen[commit]["mtime"], mtime)
+                    continue
+                seen[commit] = {"commit": commit, "complete": complete, "mtime": mtime}
+                found.append(seen[commit])
         return found
 
     def delete_revision(self, layout, commit):
         """Remove a revision (complete or partial) and its manifest."""
-        for rel in (layout.revision_dir(commit), layout.partial_dir(commit)):
+        for rel in (layout.revision_dir(commit), layout.partial_dir(commit), layout.incoming_dir(commit)):
             full = self.path(rel)
             if os.path.isdir(full):
                 shutil.rmtree(full)
-        for rel in (layout.manifest(commit), layout.partial_dir(commit) + JOURNAL_SUFFIX):
+        for rel in (layout.manifest(commit), layout.journal(commit)):
             full = self.path(rel)
             if os.path.exists(full):
                 os.unlink(full)

@@ -6,7 +6,12 @@
 digests, stream one file, and check bytes against the Hub's digest.
 
 Failures raise ``HubError`` (``models.errors``) with a kind and the fix; bytes that do not match the Hub's digest
-raise ``DigestMismatch``.
+raise ``DigestMismatch``. No message carries the token, whatever the server echoes.
+
+A download can start at an offset (a resumed file): the request asks ``Range: bytes=N-`` and the answer counts
+only when it is ``206`` with ``Content-Range: bytes N-(size-1)/size``. A server that ignores Range (olah, some
+mirrors) answers ``200`` with the whole file: the caller is told to start again from zero before any byte is
+passed on. Any other answer to a ranged request is dropped and the file is fetched whole.
 
 The metadata calls go through ``huggingface_hub`` (``HfApi``) so its error classes apply; file bodies are read
 over the plain ``resolve`` URL with requests, one stream per file, so callers can send the bytes anywhere (a
@@ -20,14 +25,13 @@ __metaclass__ = type
 
 import hashlib
 import random
-import re
 import threading
 import time
 import traceback
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
 from ansible_collections.accelci.runners.plugins.module_utils.models.errors import DigestMismatch, HubError
-from ansible_collections.accelci.runners.plugins.module_utils.models.layout import RemoteFile
+from ansible_collections.accelci.runners.plugins.module_utils.models.layout import COMMIT_RE, RemoteFile
+from ansible_collections.accelci.runners.plugins.module_utils.models.options import validate_repo_id
 
 try:
     import requests
@@ -62,8 +66,7 @@ except ImportError:
     HAS_CRC32C = False
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-REPO_ID_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+REDACTED = "********"
 READ_CHUNK = 1024 * 1024
 
 
@@ -74,12 +77,19 @@ class FileDigest(object):
     def __init__(self, remote):
         self.remote = remote
         self.size = 0
+        self.skipped = 0  # bytes counted but not seen (held by a store that verifies the whole file itself)
         self._sha256 = hashlib.sha256()
         self._crc = google_crc32c.Checksum() if HAS_CRC32C else None
         self._git = None
         if not remote.lfs:
             self._git = hashlib.sha1()  # nosec - git's object id, not a security digest
             self._git.update(b"blob %d\0" % remote.size)
+
+    def skip(self, count):
+        """Count ``count`` leading bytes that are not fed here (a resumed upload holds them); the digests are then
+        unknown and verify() checks the size only: the store must verify the whole file."""
+        self.size += count
+        self.skipped += count
 
     def update(self, data):
         """Feed the next bytes."""
@@ -92,25 +102,30 @@ class FileDigest(object):
 
     @property
     def sha256(self):
-        """Hex sha256 of the bytes so far."""
+        """Hex sha256 of the bytes so far (None when leading bytes were skipped)."""
+        if self.skipped:
+            return None
         return self._sha256.hexdigest()
 
     @property
     def crc32c_b64(self):
-        """GCS-style base64 crc32c of the bytes so far (None without google-crc32c)."""
-        if self._crc is None:
+        """GCS-style base64 crc32c of the bytes so far (None without google-crc32c or after skip())."""
+        if self._crc is None or self.skipped:
             return None
         import base64
 
         return base64.b64encode(self._crc.digest()).decode("ascii")
 
     def verify(self):
-        """Raise DigestMismatch unless size and the Hub's digest match; returns the sha256."""
+        """Raise DigestMismatch unless size and the Hub's digest match; returns the sha256 (None after skip(),
+        when only the size could be checked here)."""
         if self.size != self.remote.size:
             raise DigestMismatch(
                 "%s: received %d bytes, the Hub lists %d (truncated or corrupted)"
                 % (self.remote.path, self.size, self.remote.size)
             )
+        if self.skipped:
+            return None
         if self.remote.lfs:
             if self.sha256 != self.remote.sha256:
                 raise DigestMismatch(
@@ -130,16 +145,22 @@ def backoff_seconds(base, attempt):
     return base * (2 ** (attempt - 1)) * (0.5 + random.random() / 2)
 
 
+def content_range_matches(header, start, size):
+    """A 206's Content-Range is exactly ``bytes start-(size-1)/size`` (or ``/*``): the rest of the file."""
+    if not header or not header.startswith("bytes "):
+        return False
+    span, _sep, total = header[len("bytes "):].partition("/")
+    first, _sep, last = span.partition("-")
+    try:
+        return (int(first) == start and int(last) == size - 1
+                and (total.strip() == "*" or int(total) == size))
+    except ValueError:
+        return False
+
+
 def is_commit(revision):
     """A full 40-hex commit id (no Hub call needed to resolve it)."""
     return bool(revision) and bool(COMMIT_RE.match(revision))
-
-
-def validate_repo_id(repo_id):
-    """Raise InputError (field repo_id) unless repo_id looks like 'org/name' (or a legacy single name)."""
-    if not repo_id or not REPO_ID_RE.match(repo_id) or ".." in repo_id or repo_id.endswith((".", "-")):
-        raise InputError("repo_id", "%r is not a Hugging Face repo id; expected ORG/NAME such as "
-                                    "'Wan-AI/Wan2.1-T2V-1.3B-Diffusers'" % (repo_id,))
 
 
 class HubSource(object):
@@ -170,6 +191,12 @@ class HubSource(object):
         with self._lock:
             self.requests += n
 
+    def _error(self, kind, message, path=None):
+        """A HubError whose message never carries the token (a server or a library may echo it)."""
+        if self.token:
+            message = message.replace(self.token, REDACTED)
+        return HubError(kind, message, path)
+
     def _hub_error(self, exc, path=None):
         """Translate huggingface_hub errors into HubError with the fix in the message."""
         where = "%s %s" % (self.repo_type, self.repo_id)
@@ -181,20 +208,20 @@ class HubSource(object):
             else:
                 msg = ("%s is gated: request access on its page (%s/%s), then give a token of an account that has "
                        "access (option token, or HF_TOKEN)" % (where, self.endpoint, self.repo_id))
-            return HubError("gated", msg, path)
+            return self._error("gated", msg, path)
         if isinstance(exc, RevisionNotFoundError):
-            return HubError("revision_not_found", "revision %r not found in %s" % (self.revision, where), path)
+            return self._error("revision_not_found", "revision %r not found in %s" % (self.revision, where), path)
         if isinstance(exc, EntryNotFoundError):
-            return HubError("entry_not_found", "%s: file %r not found at %s" % (where, path, self.revision), path)
+            return self._error("entry_not_found", "%s: file %r not found at %s" % (where, path, self.revision), path)
         if isinstance(exc, RepositoryNotFoundError):
             hint = "check repo_id and repo_type" + ("" if self.token else "; a private repo needs a token")
-            return HubError("repo_not_found", "%s not found on %s (%s)" % (where, self.endpoint, hint), path)
+            return self._error("repo_not_found", "%s not found on %s (%s)" % (where, self.endpoint, hint), path)
         if isinstance(exc, HfHubHTTPError):
             status = getattr(getattr(exc, "response", None), "status_code", None) or 0
             # Throttling and server errors pass; the callers retry 'network' errors.
             kind = "network" if status == 429 or status >= 500 else "http"
-            return HubError(kind, "%s: %s" % (where, str(exc).splitlines()[0]), path)
-        return HubError("network", "%s: cannot reach %s: %s" % (where, self.endpoint, exc), path)
+            return self._error(kind, "%s: %s" % (where, str(exc).splitlines()[0]), path)
+        return self._error("network", "%s: cannot reach %s: %s" % (where, self.endpoint, exc), path)
 
     def _retrying(self, call):
         """Run a metadata call, again after transient errors (network, 429, 5xx) with jittered backoff."""
@@ -228,13 +255,18 @@ class HubSource(object):
                 self._api.repo_info(self.repo_id, revision="main", repo_type=self.repo_type, timeout=self.timeout)
             except Exception:
                 raise self._hub_error(exc)
-            raise HubError("revision_not_found", "revision %r not found in %s %s (the repo exists)"
-                           % (self.revision, self.repo_type, self.repo_id))
+            raise self._error("revision_not_found", "revision %r not found in %s %s (the repo exists)"
+                              % (self.revision, self.repo_type, self.repo_id))
         except Exception as exc:
             raise self._hub_error(exc)
         if not info.sha:
-            raise HubError("http", "%s %s: the Hub returned no commit for revision %r"
-                           % (self.repo_type, self.repo_id, self.revision))
+            raise self._error("http", "%s %s: the Hub returned no commit for revision %r"
+                              % (self.repo_type, self.repo_id, self.revision))
+        if not isinstance(info.sha, str) or not COMMIT_RE.match(info.sha):
+            # The commit becomes a directory and object name: only a real commit id is accepted.
+            raise self._error("http", "%s %s: the Hub at %s returned %r as the commit of revision %r; expected 40 "
+                                      "lowercase hex digits (a broken or hostile mirror?)"
+                              % (self.repo_type, self.repo_id, self.endpoint, info.sha, self.revision))
         return info.sha
 
     def list_files(self, commit, allow_patterns=None, ignore_patterns=None):
@@ -251,8 +283,8 @@ class HubSource(object):
             ]
         except (EntryNotFoundError, RevisionNotFoundError):
             # The tree of a commit that is not in the repo: what a pinned, mistyped commit id gives.
-            raise HubError("revision_not_found", "commit %s not found in %s %s"
-                           % (commit, self.repo_type, self.repo_id))
+            raise self._error("revision_not_found", "commit %s not found in %s %s"
+                              % (commit, self.repo_type, self.repo_id))
         except Exception as exc:
             raise self._hub_error(exc)
         selected = filter_repo_objects(
@@ -282,35 +314,60 @@ class HubSource(object):
         message = response.headers.get("X-Error-Message", "") or response.reason or ""
         where = "%s %s" % (self.repo_type, self.repo_id)
         if code == "GatedRepo":
-            return HubError("gated", "%s is gated: request access on its page (%s/%s), then give a token of an "
-                                     "account that has access (option token, or HF_TOKEN)"
-                            % (where, self.endpoint, self.repo_id), path)
+            return self._error("gated", "%s is gated: request access on its page (%s/%s), then give a token of an "
+                                        "account that has access (option token, or HF_TOKEN)"
+                               % (where, self.endpoint, self.repo_id), path)
         if code == "RepoNotFound":
-            return HubError("repo_not_found", "%s not found on %s" % (where, self.endpoint), path)
+            return self._error("repo_not_found", "%s not found on %s" % (where, self.endpoint), path)
         if code == "RevisionNotFound":
-            return HubError("revision_not_found", "%s: revision %s not found" % (where, self.revision), path)
+            return self._error("revision_not_found", "%s: revision %s not found" % (where, self.revision), path)
         if code == "EntryNotFound":
-            return HubError("entry_not_found", "%s: file %s not found" % (where, path), path)
+            return self._error("entry_not_found", "%s: file %s not found" % (where, path), path)
         # 429 and 5xx are worth another try; the stager treats 'network' errors as transient.
         kind = "network" if response.status_code == 429 or response.status_code >= 500 else "http"
-        return HubError(kind, "%s: GET %s: HTTP %d %s" % (where, path, response.status_code, message), path)
+        return self._error(kind, "%s: GET %s: HTTP %d %s" % (where, path, response.status_code, message), path)
 
-    def stream(self, commit, remote, consume):
-        """GET one file and pass each chunk to ``consume(bytes)``. Network failures raise HubError('network');
-        the caller decides whether to retry. Returns the number of bytes read.
+    def _get(self, url, path, start):
+        headers = {"Range": "bytes=%d-" % start} if start else None
+        self._count()
+        try:
+            return self._session().get(url, stream=True, timeout=(10, self.timeout), allow_redirects=True,
+                                       headers=headers)
+        except requests.RequestException as exc:
+            raise self._error("network", "%s: cannot reach %s for %s: %s" % (self.repo_id, self.endpoint, path, exc),
+                              path)
+
+    def _open(self, commit, remote, start, restart):
+        """(response, offset its body starts at). A ranged request counts only as a 206 for exactly the rest of
+        the file; a 200 is the whole file (Range ignored); anything else is dropped and the file fetched whole.
+        ``restart()`` is called before any byte is passed on whenever the offset falls back to zero."""
+        url = self.file_url(commit, remote.path)
+        response = self._get(url, remote.path, start)
+        if not start:
+            return response, 0
+        if response.status_code == 206 and content_range_matches(response.headers.get("Content-Range"), start,
+                                                                 remote.size):
+            return response, start
+        if response.status_code == 200:
+            restart()
+            return response, 0
+        response.close()
+        if response.status_code >= 400 and response.status_code != 416:
+            raise self._status_error(response, remote.path)
+        restart()
+        return self._get(url, remote.path, 0), 0
+
+    def stream(self, commit, remote, consume, start=0, restart=None):
+        """GET one file from byte ``start`` and pass each chunk to ``consume(bytes)``. When the server cannot
+        send the rest from ``start``, ``restart()`` is called first and the whole file follows. Network
+        failures raise HubError('network'); the caller decides whether to retry. Returns the bytes read.
 
         File bodies go through requests/urllib3 rather than huggingface_hub's httpx session: it spends several
         times less CPU per byte on chunked responses, which is what limits a stager that also hashes and uploads.
         requests drops the Authorization header when the Hub redirects to its CDN on another host.
         """
-        self._count()
         received = 0
-        try:
-            response = self._session().get(self.file_url(commit, remote.path), stream=True,
-                                           timeout=(10, self.timeout), allow_redirects=True)
-        except requests.RequestException as exc:
-            raise HubError("network", "%s: cannot reach %s for %s: %s"
-                           % (self.repo_id, self.endpoint, remote.path, exc), remote.path)
+        response, _offset = self._open(commit, remote, start, restart or (lambda: None))
         try:
             if response.status_code >= 400:
                 raise self._status_error(response, remote.path)
@@ -318,8 +375,8 @@ class HubSource(object):
                 received += len(chunk)
                 consume(chunk)
         except requests.RequestException as exc:  # dropped connection, read timeout, bad chunking
-            raise HubError("network", "%s: transfer of %s failed after %d bytes: %s"
-                           % (self.repo_id, remote.path, received, exc), remote.path)
+            raise self._error("network", "%s: transfer of %s failed after %d bytes: %s"
+                              % (self.repo_id, remote.path, received, exc), remote.path)
         finally:
             response.close()
         return received

@@ -11,9 +11,23 @@ directory), and the manifests that describe what is staged (pure)::
     .accelci/models/<org>/<name>/revisions/<commit>/...   the files of one commit; never modified once complete
     .accelci/models/<org>/<name>/manifests/<commit>.json  commit, files, sizes, sha256; written when complete
     .accelci/models/<org>/<name>/current.json             the published commit and the ones it replaced (and when)
-    .accelci/models/<org>/<name>/partial/<commit>/...     filesystem only: files of a commit being staged
+    .accelci/models/<org>/<name>/partial/<commit>/...     filesystem only: verified files of a commit being staged
+    .accelci/models/<org>/<name>/partial/<commit>.journal filesystem only: one line per verified file
+    .accelci/models/<org>/<name>/partial/<commit>.incoming/...  filesystem only: bytes of files still downloading,
+                                                  kept across runs so a restarted download resumes (HTTP Range)
+    .accelci/models/<org>/<name>/uploads/<commit>/... GCS only: resumable upload objects and their session state,
+                                                  and the parts of composite uploads
 
 Datasets live under ``datasets/<org>/<name>`` and ``.accelci/models/datasets/<org>/<name>``.
+
+Every path below the cache root is built from checked parts: a repo id (``hub_client.validate_repo_id``), a
+40-hex commit, and the repo's file paths, which come from the Hub (or a mirror) and so from outside. Those pass
+``relative_path_problem`` before anything is written: a path that is absolute, has an empty, ``.`` or ``..``
+segment, a backslash, a NUL or another control character, or a drive prefix is refused, so nothing lands
+outside the revision directory. Both stores check every path and object name they build the same way.
+
+Pruning keeps a replaced revision at least ``MIN_PRUNE_GRACE_HOURS`` after it was replaced, whatever the setting:
+a job that resolved the stable path just before the switch is still reading it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,11 +36,87 @@ __metaclass__ = type
 
 import json
 import posixpath
+import re
 from datetime import datetime, timezone
+
+from ansible_collections.accelci.runners.plugins.module_utils.models.errors import StageError
 
 MANIFEST_FORMAT = 1
 STATE_ROOT = ".accelci/models"
 _ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# The shortest time a replaced revision is kept, whatever prune_grace_hours says: a job that resolved the stable
+# path just before the switch still reads it (and a GCS FUSE mount may still list it).
+MIN_PRUNE_GRACE_HOURS = 1
+JOURNAL_SUFFIX = ".journal"
+INCOMING_SUFFIX = ".incoming"
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_DRIVE_RE = re.compile(r"^[A-Za-z]:")
+
+
+def relative_path_problem(path):
+    """Why ``path`` may not be used as a slash-separated path below a directory or prefix (None when it may).
+
+    Accepted: relative POSIX paths whose segments are all real names, so that joining them under a directory
+    can only land inside it. Refused: not text, empty, absolute, a NUL or another control character, a
+    backslash (a separator on Windows), a drive prefix (``C:``), an empty segment (``a//b``, a trailing ``/``),
+    a ``.`` or ``..`` segment.
+    """
+    if not isinstance(path, str):
+        return "is not text"
+    if not path:
+        return "is empty"
+    if "\x00" in path:
+        return "contains a NUL byte"
+    if _CONTROL_RE.search(path):
+        return "contains a control character"
+    if "\\" in path:
+        return "contains a backslash"
+    if path.startswith("/"):
+        return "is absolute"
+    if _DRIVE_RE.match(path):
+        return "starts with a drive prefix"
+    segments = path.split("/")
+    if "" in segments:
+        return "has an empty segment"
+    if ".." in segments:
+        return "has a '..' segment"
+    if "." in segments:
+        return "has a '.' segment"
+    return None
+
+
+def check_repo_files(files, where):
+    """Raise StageError (kind unsafe_path) naming the first file whose path could leave the revision directory.
+
+    ``files`` are RemoteFile (from the Hub's listing or a stored manifest); ``where`` names their origin
+    (the repo and the Hub) for the message. Called before anything is written.
+    """
+    for remote in files:
+        problem = relative_path_problem(remote.path)
+        if problem:
+            raise StageError("%s lists the file %r, whose path %s; refused before anything was written (only "
+                             "relative paths that stay inside the revision directory are staged)"
+                             % (where, remote.path, problem), kind="unsafe_path", files=[remote.path])
+
+
+def checked_cache_path(rel):
+    """``rel`` (a path below the cache root) when relative_path_problem finds nothing; StageError otherwise.
+
+    The stores pass every path and object name they build through here, whatever its origin."""
+    problem = relative_path_problem(rel)
+    if problem:
+        raise StageError("refused to use %r below the model cache: the path %s" % (rel, problem),
+                         kind="unsafe_path", files=[rel])
+    return rel
+
+
+def check_commit(commit, where):
+    """Raise StageError unless ``commit`` is a full lowercase 40-hex commit id (it becomes a directory name)."""
+    if not isinstance(commit, str) or not COMMIT_RE.match(commit):
+        raise StageError("%s gave %r as a commit id; expected 40 lowercase hex digits" % (where, commit),
+                         kind="unsafe_path")
+    return commit
 
 
 def utc_now():
@@ -105,10 +195,31 @@ class ModelLayout(object):
         """The parent of staging areas."""
         return self.state + "/partial"
 
+    def journal(self, commit):
+        """Filesystem: the journal of a commit's verified files."""
+        return self.partial_dir(commit) + JOURNAL_SUFFIX
+
+    def incoming_dir(self, commit):
+        """Filesystem: bytes of a commit's files still downloading, kept so a restarted download resumes."""
+        return self.partial_dir(commit) + INCOMING_SUFFIX
+
+    def uploads_dir(self, commit):
+        """GCS: resumable uploads, their session state and composite parts of a commit (never under revisions/)."""
+        return "%s/uploads/%s" % (self.state, commit)
+
+    def uploads_root(self):
+        """GCS: the parent of upload areas."""
+        return self.state + "/uploads"
+
     def link_target(self, commit):
         """The stable path's symlink target: relative, so it works wherever the cache is mounted."""
         parent = posixpath.dirname(self.stable) or "."
         return posixpath.relpath(self.revision_dir(commit), parent)
+
+
+def applied_prune_grace_hours(requested):
+    """The grace period pruning applies: the one asked for, but never less than MIN_PRUNE_GRACE_HOURS."""
+    return max(float(requested), float(MIN_PRUNE_GRACE_HOURS))
 
 
 def file_matches(entry, remote):

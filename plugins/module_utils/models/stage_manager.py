@@ -11,7 +11,11 @@ already present and verified, copy those that an earlier revision holds with the
 GCS, a hard link on a filesystem), download the rest concurrently while hashing, verify each against the Hub's
 sha256 (LFS) or git blob sha1, and only then make it visible under the revision path. When every file is in
 place, write the manifest, then the pointer, then switch the stable path (last). Old revisions are pruned after
-a grace period so running jobs keep what they opened. The layout is described in ``models.layout``.
+a grace period (never under ``layout.MIN_PRUNE_GRACE_HOURS``) so running jobs keep what they opened. The layout
+is described in ``models.layout``; file paths from the Hub are checked there before anything is written.
+
+A download cut short keeps what it received (a network error, a killed process): the next attempt or run asks
+the store how much it holds and the Hub only for the rest, and still verifies the whole file.
 
 ``run_model_stage(module)`` returns the module's result and raises ``AccelciError`` (``InputError`` for an option,
 ``StageError`` with ``kind``, ``files`` and the partial ``model`` result otherwise).
@@ -22,7 +26,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import os
 import threading
 import time
 import traceback
@@ -30,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, InputError
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.client import gcp_client
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import gcp_argument_spec
 from ansible_collections.accelci.runners.plugins.module_utils.models.errors import DigestMismatch, HubError, StageError
@@ -41,10 +44,13 @@ from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client 
     FileDigest,
     HubSource,
     backoff_seconds,
-    validate_repo_id,
 )
 from ansible_collections.accelci.runners.plugins.module_utils.models.layout import (
+    MIN_PRUNE_GRACE_HOURS,
     ModelLayout,
+    applied_prune_grace_hours,
+    check_commit,
+    check_repo_files,
     file_matches,
     parse_iso,
     published_pointer,
@@ -52,8 +58,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.models.layout impo
     revision_manifest,
     utc_now,
 )
-
-MAX_CONCURRENCY = 64
+from ansible_collections.accelci.runners.plugins.module_utils.models.options import validate_params
 
 
 class _StageProgress(object):
@@ -62,6 +67,7 @@ class _StageProgress(object):
     def __init__(self):
         self._lock = threading.Lock()
         self.bytes_transferred = 0   # bytes received from the Hub (failed attempts included)
+        self.bytes_resumed = 0       # bytes of interrupted downloads kept and not fetched again
         self.bytes_copied = 0        # bytes reused from an earlier revision in the cache
         self.bytes_skipped = 0       # bytes already present in this revision
         self.files_transferred = 0
@@ -84,6 +90,7 @@ class _StageProgress(object):
         """The counters as the module reports them."""
         return {
             "bytes_transferred": self.bytes_transferred,
+            "bytes_resumed": self.bytes_resumed,
             "bytes_copied": self.bytes_copied,
             "bytes_skipped": self.bytes_skipped,
             "files_transferred": self.files_transferred,
@@ -110,6 +117,7 @@ class ModelStager(object):
         self.retries = max(0, int(retries))
         self.prune = prune
         self.prune_grace_hours = float(prune_grace_hours)
+        self.applied_grace_hours = applied_prune_grace_hours(prune_grace_hours)
         self.check_mode = check_mode
         self.retry_base = retry_base
         self.progress = _StageProgress()
@@ -125,9 +133,10 @@ class ModelStager(object):
         index = {}
         if not pointer or not pointer.get("commit") or pointer["commit"] == commit:
             return index
-        manifest = self.store.read_manifest(self.layout, pointer["commit"])
+        manifest = self.store.read_manifest(self.layout, check_commit(pointer["commit"], "current.json"))
         if not manifest:
             return index
+        check_repo_files(remote_files_from_manifest(manifest), "the manifest of %s" % pointer["commit"])
         for entry in manifest["files"]:
             key_sha = ("sha256", entry["size"], entry.get("sha256"))
             key_git = ("git", entry["size"], entry.get("git_oid"))
@@ -151,6 +160,10 @@ class ModelStager(object):
         else:
             manifest = None
             files = self.source.list_files(commit, self.allow_patterns, self.ignore_patterns)
+        # Paths from the Hub (or from a stored manifest) become file and object names: all are checked before
+        # anything is written.
+        check_repo_files(files, "%s %s at %s (from %s)" % (self.source.repo_type, self.source.repo_id, commit,
+                                                           "its manifest" if manifest else self.source.endpoint))
         if not files:
             raise StageError("%s %s at %s: no file matches allow_patterns=%s ignore_patterns=%s"
                              % (self.source.repo_type, self.source.repo_id, commit, self.allow_patterns,
@@ -171,27 +184,46 @@ class ModelStager(object):
     def _write_error(self, exc, remote):
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return StageError("no space left on %s while writing %s (%s); nothing was published"
-                              % (self.store.describe(), remote.path, exc.strerror), kind="no_space", files=[remote.path])
+                              % (self.store.describe(), remote.path, exc.strerror), kind="no_space",
+                              files=[remote.path])
         return StageError("cannot write %s to %s: %s" % (remote.path, self.store.describe(), exc), kind="write",
                           files=[remote.path])
 
-    def _download_once(self, commit, remote):
-        """One attempt: stream, verify, commit. Returns the sha256; the writer is aborted on any failure."""
-        writer = self.store.open_writer(self.layout, commit, remote)
+    def _resume_point(self, writer, remote):
+        """(digest, offset): a digest primed with the bytes a writer already holds, and where to fetch from."""
         digest = FileDigest(remote)
+        offset = writer.offset
+        if offset and writer.replayable:
+            writer.replay(digest.update)  # local bytes: hash them again instead of fetching them again
+        elif offset:
+            digest.skip(offset)  # bytes held in the bucket: the store verifies the whole object itself
+        return digest, offset
+
+    def _download_once(self, commit, remote):
+        """One attempt: resume what an earlier attempt left, stream the rest, verify, commit. Returns the sha256.
+
+        On a network error the writer keeps its bytes (the next attempt or run resumes); on any other failure
+        they are dropped."""
+        writer = self.store.open_writer(self.layout, commit, remote)
+        digest, offset = self._resume_point(writer, remote)
+        state = {"digest": digest, "resumed": offset}
+
+        def restart():  # the server sends the whole file after all: drop what was held
+            writer.restart()
+            state.update(digest=FileDigest(remote), resumed=0)
 
         def consume(chunk):
-            digest.update(chunk)
+            state["digest"].update(chunk)
             writer.write(chunk)
+            self.progress.add(bytes_transferred=len(chunk))
 
         try:
-            received = self.source.stream(commit, remote, consume)
-            self.progress.add(bytes_transferred=received)
-            sha256 = digest.verify()
-            writer.commit(sha256, digest)
+            if offset < remote.size:
+                self.source.stream(commit, remote, consume, start=offset, restart=restart)
+            sha256 = state["digest"].verify()
+            sha256 = writer.commit(sha256, state["digest"]) or sha256
         except HubError:
-            writer.abort()
-            self.progress.add(bytes_transferred=digest.size)
+            writer.abort(keep=True)
             raise
         except EnvironmentError as exc:
             writer.abort()
@@ -199,7 +231,7 @@ class ModelStager(object):
         except BaseException:
             writer.abort()
             raise
-        self.progress.add(files_transferred=1)
+        self.progress.add(files_transferred=1, bytes_resumed=state["resumed"])
         return sha256
 
     def _download(self, commit, remote):
@@ -270,7 +302,10 @@ class ModelStager(object):
 
     # -- the run ---------------------------------------------------------------------------------------------
     def _prunable(self, pointer, commit):
-        """Revisions (and abandoned partial stagings) that nothing points at and whose grace period is over."""
+        """Revisions (and abandoned partial stagings) that nothing points at and whose grace period is over.
+
+        The grace period is never shorter than MIN_PRUNE_GRACE_HOURS: the revision published until this run is
+        what jobs started before the switch are reading."""
         now = utc_now()
         superseded = {}
         for item in (pointer or {}).get("history", []):
@@ -283,7 +318,7 @@ class ModelStager(object):
             if since is None:
                 continue
             age_hours = (now - since).total_seconds() / 3600.0
-            if age_hours >= self.prune_grace_hours:
+            if age_hours >= self.applied_grace_hours:
                 doomed.append(dict(rev, age_hours=round(age_hours, 2)))
         return doomed
 
@@ -355,7 +390,8 @@ class ModelStager(object):
         result = self._summary(commit, files, pointer)
         if self.check_mode:
             result.update(self._would(commit, pointer, actions))
-            result.update(hub_requests=self.source.requests, duration=round(time.monotonic() - started, 3))
+            result.update(hub_requests=self.source.requests, prune_grace_hours=self.applied_grace_hours,
+                          duration=round(time.monotonic() - started, 3))
             return {"changed": needs_publish or bool(result["pruned"]), "model": result, "diff": diff}
         if needs_publish:
             pointer = self._publish(commit, files, actions, manifest, pointer, target)
@@ -365,7 +401,7 @@ class ModelStager(object):
         pruned = self._prune(pointer, commit)
         result.update(self.progress.as_result())
         result.update(pruned=pruned, hub_requests=self.source.requests, published=needs_publish,
-                      duration=round(time.monotonic() - started, 3))
+                      prune_grace_hours=self.applied_grace_hours, duration=round(time.monotonic() - started, 3))
         return {"changed": needs_publish or bool(pruned), "model": result, "diff": diff}
 
 
@@ -378,7 +414,8 @@ def model_stage_argument_spec():
     spec.update(
         repo_id=dict(type="str", required=True),
         revision=dict(type="str", default="main"),
-        repo_type=dict(type="str", default="model", choices=["model", "dataset"]),
+        # No choices here: validate_params refuses 'space' saying Spaces are not supported (choices could not).
+        repo_type=dict(type="str", default="model"),
         allow_patterns=dict(type="list", elements="str", default=[]),
         ignore_patterns=dict(type="list", elements="str", default=[]),
         endpoint=dict(type="str", fallback=(env_fallback, ["HF_ENDPOINT"])),
@@ -392,35 +429,6 @@ def model_stage_argument_spec():
         gcs_composite_uploads=dict(type="bool", default=False),
     )
     return spec
-
-
-def _check_dest(dest):
-    if dest.startswith("gs://"):
-        if not dest[5:].split("/", 1)[0]:
-            raise InputError("dest", "%r has no bucket; expected gs://BUCKET[/PREFIX] or an absolute path" % dest)
-    elif "://" in dest:
-        raise InputError("dest", "%r: only gs://BUCKET[/PREFIX] and filesystem paths are accepted" % dest)
-    elif not os.path.isabs(dest):
-        raise InputError("dest", "%r must be gs://BUCKET[/PREFIX] or an absolute filesystem path" % dest)
-
-
-def validate_params(params):
-    """Raise InputError naming the option and what is accepted; nothing has been contacted yet."""
-    validate_repo_id(params["repo_id"])
-    if not params.get("revision"):
-        raise InputError("revision", "must be a branch, a tag or a 40-hex commit id, got an empty value")
-    _check_dest(params["dest"] or "")
-    endpoint = params.get("endpoint")
-    if endpoint and not endpoint.startswith(("http://", "https://")):
-        raise InputError("endpoint", "%r must be an http(s):// URL (the Hub or a mirror)" % endpoint)
-    if not 1 <= params["concurrency"] <= MAX_CONCURRENCY:
-        raise InputError("concurrency", "must be between 1 and %d, got %d" % (MAX_CONCURRENCY, params["concurrency"]))
-    if params["retries"] < 0:
-        raise InputError("retries", "must be 0 or more, got %d" % params["retries"])
-    if params["timeout"] < 1:
-        raise InputError("timeout", "must be at least 1 second, got %d" % params["timeout"])
-    if params["prune_grace_hours"] < 0:
-        raise InputError("prune_grace_hours", "must be 0 or more, got %d" % params["prune_grace_hours"])
 
 
 def build_store(params):
@@ -446,8 +454,17 @@ def build_store(params):
 def _partial_result(stager, source):
     progress = stager.progress
     return {"repo_id": source.repo_id, "revision": source.revision, "published": False,
-            "bytes_transferred": progress.bytes_transferred, "files_transferred": progress.files_transferred,
-            "retries": progress.retries, "hub_requests": source.requests}
+            "bytes_transferred": progress.bytes_transferred, "bytes_resumed": progress.bytes_resumed,
+            "files_transferred": progress.files_transferred, "retries": progress.retries,
+            "hub_requests": source.requests}
+
+
+def _grace_warnings(params):
+    if params["prune"] and params["prune_grace_hours"] < MIN_PRUNE_GRACE_HOURS:
+        return ["prune_grace_hours %d is below the minimum of %d hour(s): replaced revisions are kept %d hour(s), "
+                "so jobs that opened them before the switch can finish"
+                % (params["prune_grace_hours"], MIN_PRUNE_GRACE_HOURS, MIN_PRUNE_GRACE_HOURS)]
+    return []
 
 
 def run_model_stage(module, retry_base=1.0):
@@ -473,7 +490,7 @@ def run_model_stage(module, retry_base=1.0):
         prune_grace_hours=params["prune_grace_hours"], check_mode=module.check_mode, retry_base=retry_base,
     )
     try:
-        return stager.run()
+        result = stager.run()
     except (StageError, HubError) as exc:
         raise StageError("Failed to stage %s: %s" % (params["repo_id"], exc.message), kind=exc.kind,
                          files=exc.details.get("files"), model=_partial_result(stager, source))
@@ -481,3 +498,7 @@ def run_model_stage(module, retry_base=1.0):
         describe = getattr(store, "describe_error", str)
         raise StageError("Failed to stage %s into %s: %s" % (params["repo_id"], params["dest"], describe(exc)),
                          kind="store", exception=traceback.format_exc(), model=_partial_result(stager, source))
+    warnings = _grace_warnings(params)
+    if warnings:
+        result["warnings"] = warnings
+    return result

@@ -9,6 +9,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.models.errors impo
 from ansible_collections.accelci.runners.plugins.module_utils.models.hub_client import (
     FileDigest,
     HubSource,
+    content_range_matches,
     is_commit,
     validate_repo_id,
 )
@@ -128,3 +129,61 @@ def test_hub_errors_are_api_errors_with_kind_and_files():
     assert error.fail_json_kwargs() == {"msg": "org/name is gated", "kind": "gated", "files": ["model.safetensors"]}
     mismatch = DigestMismatch("m: sha256 x does not match")
     assert isinstance(mismatch, AccelciError) and mismatch.details == {"kind": "corrupt"}
+
+
+# -- what the Hub may not do to us -----------------------------------------------------------------------------------
+PLANTED_TOKEN = "hf_hubClientPlantedSecret98765"
+
+
+class _ShaApi:
+    def __init__(self, sha):
+        self.sha = sha
+
+    def repo_info(self, repo_id, revision=None, repo_type=None, timeout=None):
+        sha = self.sha
+
+        class Info:
+            pass
+
+        Info.sha = sha
+        return Info()
+
+
+@pytest.mark.parametrize("sha", ["../../../../tmp/x", "C" * 40, "c" * 39, "c" * 40 + "/x"])
+def test_a_commit_that_is_not_40_hex_is_refused(sha):
+    source = HubSource("org/name", endpoint="http://127.0.0.1:1", retries=0, retry_base=0)
+    source._api = _ShaApi(sha)
+    with pytest.raises(HubError, match="expected 40 lowercase hex digits") as err:
+        source.resolve()
+    assert err.value.kind == "http"
+
+
+def test_errors_never_carry_the_token():
+    source = HubSource("org/name", endpoint="http://127.0.0.1:1", token=PLANTED_TOKEN)
+    echoed = _Response(400, "Something", "bad token %s for you" % PLANTED_TOKEN)
+    error = source._status_error(echoed, "model.safetensors")
+    assert PLANTED_TOKEN not in str(error) and "********" in str(error)
+
+    class _EchoingApi:
+        def repo_info(self, *args, **kwargs):
+            raise ConnectionError("refused with Authorization: Bearer %s" % PLANTED_TOKEN)
+
+    source._api = _EchoingApi()
+    source.retries = 0
+    with pytest.raises(HubError) as err:
+        source.resolve()
+    assert PLANTED_TOKEN not in str(err.value)
+
+
+@pytest.mark.parametrize("header, start, size, ok", [
+    ("bytes 100-999/1000", 100, 1000, True),
+    ("bytes 100-999/*", 100, 1000, True),
+    ("bytes 0-999/1000", 100, 1000, False),  # the whole file as a 206: not the rest
+    ("bytes 100-499/1000", 100, 1000, False),  # only part of the rest
+    ("bytes 100-999/2000", 100, 1000, False),  # another file's size
+    ("bytes */1000", 100, 1000, False),
+    (None, 100, 1000, False),
+    ("items 100-999/1000", 100, 1000, False),
+])
+def test_a_partial_answer_counts_only_for_exactly_the_rest(header, start, size, ok):
+    assert content_range_matches(header, start, size) is ok

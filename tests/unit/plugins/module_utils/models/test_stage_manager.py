@@ -10,44 +10,24 @@ from ansible_collections.accelci.runners.plugins.module_utils._common.errors imp
 from ansible_collections.accelci.runners.plugins.module_utils.models import stage_manager
 from ansible_collections.accelci.runners.plugins.module_utils.models.errors import HubError, StageError
 from ansible_collections.accelci.runners.plugins.module_utils.models.gcs_store_client import parse_gcs_url
-from ansible_collections.accelci.runners.plugins.module_utils.models.layout import ModelLayout, utc_now
+from ansible_collections.accelci.runners.plugins.module_utils.models.layout import (
+    MIN_PRUNE_GRACE_HOURS,
+    ModelLayout,
+    utc_now,
+)
 from ansible_collections.accelci.runners.plugins.module_utils.models.stage_manager import (
     ModelStager,
     model_stage_argument_spec,
-    validate_params,
 )
 from tests.unit.plugins.module_utils.models.remote_files import git_remote, lfs_remote
 
 
-# -- options -----------------------------------------------------------------------------------------------
+# -- options (the checks themselves: test_options.py) -------------------------------------------------------------
 def params(**overrides):
     base = {"repo_id": "org/name", "revision": "main", "dest": "gs://bucket/prefix", "endpoint": None,
             "concurrency": 8, "retries": 3, "timeout": 60, "prune_grace_hours": 24}
     base.update(overrides)
     return base
-
-
-@pytest.mark.parametrize("overrides, field, message", [
-    ({"dest": "models"}, "dest", "absolute filesystem path"),
-    ({"dest": "s3://bucket"}, "dest", "only gs://BUCKET"),
-    ({"dest": "gs://"}, "dest", "has no bucket"),
-    ({"concurrency": 0}, "concurrency", "concurrency: must be between 1 and 64"),
-    ({"retries": -1}, "retries", "retries: must be 0 or more"),
-    ({"endpoint": "huggingface.co"}, "endpoint", "endpoint: .* must be an http"),
-    ({"timeout": 0}, "timeout", "timeout: must be at least 1 second"),
-    ({"revision": ""}, "revision", "revision: must be"),
-    ({"repo_id": "a/b/c"}, "repo_id", "repo_id"),
-    ({"prune_grace_hours": -1}, "prune_grace_hours", "prune_grace_hours"),
-])
-def test_bad_options_fail_before_anything_is_contacted(overrides, field, message):
-    with pytest.raises(InputError, match=message) as failure:
-        validate_params(params(**overrides))
-    assert failure.value.field == field
-
-
-def test_good_options():
-    validate_params(params())
-    validate_params(params(dest="/mnt/models", endpoint="http://127.0.0.1:8090"))
 
 
 def test_token_is_no_log_with_env_fallback():
@@ -57,14 +37,17 @@ def test_token_is_no_log_with_env_fallback():
     assert spec["endpoint"]["fallback"][1] == ["HF_ENDPOINT"]
     assert spec["api_endpoint"]["fallback"][1] == ["STORAGE_EMULATOR_HOST"]
     assert not spec["project"].get("required")
+    # No choices: a Space is refused by validate_params with a message that says Spaces are not supported.
+    assert "choices" not in spec["repo_type"]
 
 
 def test_gcs_url():
-    assert parse_gcs_url("gs://b") == ("b", "")
-    assert parse_gcs_url("gs://b/p/q/") == ("b", "p/q/")
-    with pytest.raises(InputError) as failure:
-        parse_gcs_url("gs:///x")
-    assert failure.value.field == "dest"
+    assert parse_gcs_url("gs://bkt") == ("bkt", "")
+    assert parse_gcs_url("gs://bkt/p/q/") == ("bkt", "p/q/")
+    for bad in ("gs:///x", "gs://bkt/../x", "gs://bkt/a/./b"):
+        with pytest.raises(InputError) as failure:
+            parse_gcs_url(bad)
+        assert failure.value.field == "dest"
 
 
 # -- the stager with an in-memory source and store -------------------------------------------------------------
@@ -73,10 +56,14 @@ class MemorySource:
         self.repo_id = repo_id
         self.repo_type = "model"
         self.revision = "main"
+        self.endpoint = "mem://hub"
         self.commits = commits  # commit -> {path: bytes}
         self.refs = refs
         self.requests = 0
         self.fail_on = set()
+        self.drop_after = {}  # path -> bytes sent before the connection drops (once)
+        self.honours_range = True
+        self.starts = []  # (path, start) of every file request
 
     def resolve(self):
         self.requests += 1
@@ -87,34 +74,58 @@ class MemorySource:
         return [lfs_remote(p, d) if p.endswith(".safetensors") else git_remote(p, d)
                 for p, d in sorted(self.commits[commit].items())]
 
-    def stream(self, commit, remote, consume):
+    def stream(self, commit, remote, consume, start=0, restart=None):
         self.requests += 1
+        self.starts.append((remote.path, start))
         if remote.path in self.fail_on:
             raise HubError("network", "dropped", remote.path)
         data = self.commits[commit][remote.path]
-        consume(data)
-        return len(data)
+        if start and not self.honours_range:
+            restart()  # like olah: Range ignored, the whole file follows
+            start = 0
+        body = data[start:]
+        cut = self.drop_after.pop(remote.path, None)
+        if cut is not None:
+            consume(body[:cut])
+            raise HubError("network", "dropped after %d bytes" % cut, remote.path)
+        consume(body)
+        return len(body)
 
 
 class MemoryWriter:
+    replayable = True
+
     def __init__(self, store, key, remote):
-        self.store, self.key, self.remote, self.parts = store, key, remote, []
+        self.store, self.key, self.remote = store, key, remote
+        self.held = store.incoming.setdefault(key, bytearray())
+        self.offset = len(self.held)
+
+    def replay(self, update):
+        update(bytes(self.held))
+
+    def restart(self):
+        del self.held[:]
+        self.offset = 0
 
     def write(self, data):
-        self.parts.append(data)
+        self.held.extend(data)
 
     def commit(self, sha256, digest):
-        self.store.objects[self.key] = {"data": b"".join(self.parts), "size": self.remote.size,
+        self.store.objects[self.key] = {"data": bytes(self.held), "size": self.remote.size,
                                         "sha256": sha256, "git_oid": self.remote.git_oid}
+        del self.store.incoming[self.key]
         self.store.events.append(("file", self.key))
+        return sha256
 
-    def abort(self):
-        self.parts = []
+    def abort(self, keep=False):
+        if not keep:
+            self.store.incoming.pop(self.key, None)
 
 
 class MemoryStore:
     def __init__(self):
         self.objects = {}
+        self.incoming = {}
         self.manifests = {}
         self.pointer = None
         self.link = None
@@ -246,6 +257,27 @@ def test_failed_file_publishes_nothing_and_names_the_file():
     assert store.link is None and store.manifests == {} and store.pointer is None
 
 
+def test_prune_grace_zero_keeps_the_revision_published_until_this_run(monkeypatch):
+    source = MemorySource("org/name", {C1: V1, C2: V2}, {"main": C1})
+    store = MemoryStore()
+    stager(source, store, prune=True, prune_grace_hours=0).run()
+    source.refs["main"] = C2
+    moved = stager(source, store, prune=True, prune_grace_hours=0).run()
+    # C1 was what jobs read until this very run: it stays, whatever the setting.
+    assert moved["model"]["pruned"] == [] and moved["model"]["prune_grace_hours"] == MIN_PRUNE_GRACE_HOURS
+    assert {r["commit"] for r in store.list_revisions(None)} == {C1, C2}
+    plan = stager(source, store, prune=True, prune_grace_hours=0, check_mode=True).run()
+    assert plan["model"]["pruned"] == []
+    replaced = utc_now()
+    just_before = replaced + timedelta(hours=MIN_PRUNE_GRACE_HOURS, minutes=-1)
+    monkeypatch.setattr(stage_manager, "utc_now", lambda: just_before)
+    assert stager(source, store, prune=True, prune_grace_hours=0).run()["model"]["pruned"] == []
+    just_after = replaced + timedelta(hours=MIN_PRUNE_GRACE_HOURS, minutes=1)
+    monkeypatch.setattr(stage_manager, "utc_now", lambda: just_after)
+    assert stager(source, store, prune=True, prune_grace_hours=0).run()["model"]["pruned"] == [C1]
+    assert {r["commit"] for r in store.list_revisions(None)} == {C2}
+
+
 def test_prune_waits_for_the_grace_period(monkeypatch):
     source = MemorySource("org/name", {C1: V1, C2: V2}, {"main": C1})
     store = MemoryStore()
@@ -261,6 +293,93 @@ def test_prune_waits_for_the_grace_period(monkeypatch):
     assert again["changed"] is True and again["model"]["pruned"] == [C1]
     assert {r["commit"] for r in store.list_revisions(None)} == {C2}
     assert store.pointer["history"] == []
+
+
+def test_interrupted_file_resumes_from_the_bytes_held():
+    big = {"model.safetensors": bytes(range(256)) * 4000, "config.json": b"{}"}
+    source = MemorySource("org/name", {C1: big}, {"main": C1})
+    source.drop_after["model.safetensors"] = 300000
+    store = MemoryStore()
+    with pytest.raises(StageError) as err:
+        stager(source, store, retries=0).run()
+    assert err.value.kind == "network"
+    key = C1 + "/model.safetensors"
+    assert len(store.incoming[key]) == 300000 and store.link is None
+    source.starts = []
+    result = stager(source, store).run()
+    model = result["model"]
+    assert [start for path, start in source.starts if path == "model.safetensors"] == [300000]
+    resent = sum(len(big[path]) for path, _start in source.starts if path != "model.safetensors")
+    assert model["bytes_transferred"] == len(big["model.safetensors"]) - 300000 + resent
+    assert model["bytes_resumed"] == 300000
+    assert store.objects[key]["data"] == big["model.safetensors"]
+    assert store.manifests[C1]["files"][1]["sha256"] == hashlib.sha256(big["model.safetensors"]).hexdigest()
+
+
+def test_a_retry_in_the_same_run_resumes_too():
+    big = {"model.safetensors": b"w" * 500000}
+    source = MemorySource("org/name", {C1: big}, {"main": C1})
+    source.drop_after["model.safetensors"] = 200000
+    result = stager(source, MemoryStore(), retries=1).run()
+    assert source.starts == [("model.safetensors", 0), ("model.safetensors", 200000)]
+    assert result["model"]["bytes_transferred"] == 500000 and result["model"]["bytes_resumed"] == 200000
+    assert [r["path"] for r in result["model"]["retries"]] == ["model.safetensors"]
+
+
+def test_server_that_ignores_range_restarts_from_zero():
+    big = {"model.safetensors": bytes(range(256)) * 2000}
+    source = MemorySource("org/name", {C1: big}, {"main": C1})
+    source.honours_range = False
+    store = MemoryStore()
+    store.incoming[C1 + "/model.safetensors"] = bytearray(big["model.safetensors"][:1000])
+    result = stager(source, store).run()
+    assert result["model"]["bytes_transferred"] == len(big["model.safetensors"])
+    assert result["model"]["bytes_resumed"] == 0
+    assert store.objects[C1 + "/model.safetensors"]["data"] == big["model.safetensors"]
+
+
+def test_held_bytes_that_do_not_match_are_dropped_and_fetched_again():
+    big = {"model.safetensors": bytes(range(256)) * 2000}
+    source = MemorySource("org/name", {C1: big}, {"main": C1})
+    store = MemoryStore()
+    store.incoming[C1 + "/model.safetensors"] = bytearray(b"\0" * 1000)  # not the file's first bytes
+    result = stager(source, store, retries=1).run()
+    assert source.starts == [("model.safetensors", 1000), ("model.safetensors", 0)]
+    assert "sha256" in result["model"]["retries"][0]["error"]
+    assert store.objects[C1 + "/model.safetensors"]["data"] == big["model.safetensors"]
+
+
+def test_a_complete_file_held_is_verified_without_a_request():
+    big = {"model.safetensors": b"z" * 4096}
+    source = MemorySource("org/name", {C1: big}, {"main": C1})
+    store = MemoryStore()
+    store.incoming[C1 + "/model.safetensors"] = bytearray(big["model.safetensors"])
+    result = stager(source, store).run()
+    assert source.starts == [] and result["model"]["bytes_transferred"] == 0
+    assert result["model"]["bytes_resumed"] == 4096
+
+
+@pytest.mark.parametrize("path", ["../x", "/etc/x", "a/../../x", "a\\b", "C:x", "a\x00b", "a//b", "./a"])
+def test_a_listing_with_an_escaping_path_is_refused_before_any_write(path):
+    source = MemorySource("org/name", {C1: {"config.json": b"{}", path: b"evil"}}, {"main": C1})
+    store = MemoryStore()
+    with pytest.raises(StageError) as err:
+        stager(source, store).run()
+    assert err.value.kind == "unsafe_path" and err.value.files == [path]
+    assert repr(path) in str(err.value) and "org/name" in str(err.value)
+    assert [e[0] for e in store.events] == ["check"]
+    assert store.objects == {} and store.incoming == {} and source.starts == []
+
+
+def test_a_tampered_manifest_is_refused_like_a_listing():
+    source = MemorySource("org/name", {C1: V1}, {"main": C1})
+    store = MemoryStore()
+    stager(source, store).run()
+    store.manifests[C1]["files"][0]["path"] = "../../outside"
+    del store.objects[C1 + "/config.json"]
+    with pytest.raises(StageError) as err:
+        stager(source, store).run()
+    assert err.value.kind == "unsafe_path" and "its manifest" in str(err.value)
 
 
 def test_empty_selection_is_an_error():
@@ -325,6 +444,24 @@ def test_run_model_stage_checks_options_before_building_anything(monkeypatch):
     with pytest.raises(InputError) as err:
         stage_manager.run_model_stage(StageModule(concurrency=65))
     assert err.value.field == "concurrency"
+
+
+def test_run_model_stage_warns_when_the_grace_is_raised(wired):
+    result = stage_manager.run_model_stage(StageModule(prune=True, prune_grace_hours=0), retry_base=0)
+    assert "below the minimum of %d hour" % MIN_PRUNE_GRACE_HOURS in result["warnings"][0]
+    result = stage_manager.run_model_stage(StageModule(prune=True, prune_grace_hours=2), retry_base=0)
+    assert "warnings" not in result
+
+
+def test_run_model_stage_refuses_a_space_before_building_anything(monkeypatch):
+    def unexpected(*args, **kwargs):
+        raise AssertionError("nothing may be built for bad options")
+
+    monkeypatch.setattr(stage_manager, "build_store", unexpected)
+    monkeypatch.setattr(stage_manager, "HubSource", unexpected)
+    with pytest.raises(InputError, match="Spaces are applications") as err:
+        stage_manager.run_model_stage(StageModule(repo_type="space"))
+    assert err.value.field == "repo_type"
 
 
 def test_the_product_reads_no_retry_timing_from_the_environment(wired, monkeypatch):
