@@ -82,6 +82,16 @@ options:
     type: str
     default: default
     version_added: 0.1.0
+  validate_only:
+    description:
+      - Check every option and build the release's values (and, for a scale set, its runner pod, validated against
+        the Kubernetes schema), then stop. Nothing is read from or written to the cluster or the render directory
+        and no release is installed; in render mode the chart's own checks run on a local chart (C(helm template)).
+      - The arc role runs every release this way in its preflight, so a bad scale set is refused before any file
+        or object is written. The result's C(action) is V(validate).
+    type: bool
+    default: false
+    version_added: 0.1.0
   flux_source_namespace:
     description:
       - Namespace of the Flux C(OCIRepository) objects (defaults to the release namespace).

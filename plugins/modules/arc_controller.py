@@ -194,7 +194,7 @@ controller:
       type: dict
       sample: {name: arc-gha-rs-controller, namespace: arc-systems}
     action:
-      description: install, upgrade, none, render, uninstall or remove.
+      description: install, upgrade, none, render, uninstall, remove or validate (O(validate_only)).
       type: str
     installed_version:
       description: Chart version installed before this run.
@@ -254,6 +254,7 @@ def main():
         reinstall_scale_sets=dict(type="bool", default=False),
         remove_scale_sets=dict(type="bool", default=False),
         extra_values=dict(type="dict"),
+        validate_only=dict(type="bool", default=False),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=KUBERNETES_REQUIRED_IF, supports_check_mode=True)
     try:

@@ -327,7 +327,7 @@ scale_set:
       elements: str
       sample: [arc-runner-v6e-4]
     action:
-      description: install, upgrade, recreate, none, render, uninstall or remove.
+      description: install, upgrade, recreate, none, render, uninstall, remove or validate (O(validate_only)).
       type: str
       sample: install
     reason:
@@ -414,6 +414,7 @@ def main():
         controller_namespace=dict(type="str", default=CONTROLLER_NAMESPACE),
         controller_service_account=dict(type="str"),
         extra_values=dict(type="dict"),
+        validate_only=dict(type="bool", default=False),
     )
     module = AnsibleModule(
         argument_spec=argument_spec,

@@ -116,11 +116,10 @@ diff:
   elements: dict
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
 from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import (
     KUBERNETES_REQUIRED_IF,
+    K8sObjectsModule,
     kubernetes_argument_spec,
     run_k8s_objects,
 )
@@ -133,7 +132,8 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         render_subdir=dict(type="str", default=""),
     )
-    module = AnsibleModule(argument_spec=argument_spec, required_if=KUBERNETES_REQUIRED_IF, supports_check_mode=True)
+    module = K8sObjectsModule(argument_spec=argument_spec, required_if=KUBERNETES_REQUIRED_IF,
+                              supports_check_mode=True)
     try:
         result = run_k8s_objects(module)
     except AccelciError as exc:

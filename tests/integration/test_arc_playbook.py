@@ -200,14 +200,16 @@ def test_preflight_names_the_scale_set_and_the_pools_and_keeps_runner_counts_apa
     unknown = estate_inventory(tmp_path / "a", accelci_scale_sets=[{"name": "v7", "node_pool": "tpu-v7"}])
     proc = run_custom(unknown, arc, tmp_path / "ra")
     assert proc.returncode != 0
-    assert "scale set v7: node_pool tpu-v7 is not a node pool of this estate; known pools: tpu-v6e-1, gpu-l4" \
-        in proc.stdout
+    assert ("accelci_scale_sets[v7].node_pool: tpu-v7 is not a node pool of this estate; accepted: tpu-v6e-1, gpu-l4"
+            in proc.stdout)
     counts = estate_inventory(tmp_path / "b", accelci_scale_sets=[
         {"name": "v6e-1", "node_pool": "tpu-v6e-1", "min_runners": 3, "max_runners": 2}])
     proc = run_custom(counts, arc, tmp_path / "rb")
     assert proc.returncode != 0
-    assert "scale set v6e-1: min_runners (3) is greater than max_runners (2)" in proc.stdout
-    assert "node_pool" not in proc.stdout.split("min_runners (3)")[0].splitlines()[-1]
+    line = next(text for text in proc.stdout.splitlines() if "accelci_scale_sets[v6e-1].min_runners:" in text)
+    assert "accelci_scale_sets[v6e-1].min_runners: min_runners (3) is greater than max_runners (2)" in line
+    assert "node_pool" not in line and "node pool" not in line
+    assert not os.path.exists(str(tmp_path / "rb"))
 
 
 def test_published_pool_profiles_are_used_as_they_are(tmp_path):

@@ -121,7 +121,8 @@ def test_gcs_backend_end_to_end_and_backend_switch(tmp_path, gke, gcs):
     assert first.rc == 0, first
     assert first.changed >= 3, first
     updates = [r["body"]["update"] for r in gke_mutations(gke) if r["method"] == "PUT"]
-    assert {"desiredAddonsConfig": {"gcsFuseCsiDriverConfig": {"enabled": True}}} in updates
+    assert any((u.get("desiredAddonsConfig") or {}).get("gcsFuseCsiDriverConfig") == {"enabled": True}
+               for u in updates), updates
     assert {"desiredWorkloadIdentityConfig": {"workloadPool": "acme-ci.svc.id.goog"}} in updates
     assert [b.name for b in client.list_buckets()] == ["acme-ci-models"]
     # fake-gcs-server has no IAM: the role reports the exact bindings it would set.
@@ -240,8 +241,28 @@ class filestore_api(RecordedHttp):
 
 
 @pytest.mark.parametrize("cache, named", [
-    ({"bucket": "Acme_Models"}, "got 'Acme_Models'"),
-    ({"location": "us-central1-b"}, "got 'US-CENTRAL1-B'; a zone is not a bucket location"),
+    ({"bucket": "Acme_Models"}, "accelci_model_cache.bucket: name 'Acme_Models' may contain only lowercase"),
+    # gcs_bucket refuses an IP-shaped name; the preflight applies the same rule (storage/bucket.py).
+    ({"bucket": "192.168.1.1"}, "accelci_model_cache.bucket: name '192.168.1.1' may not be an IP address"),
+    ({"bucket": "goog-models"}, "accelci_model_cache.bucket: name 'goog-models' may not start with 'goog'"),
+    ({"location": "us-central1-b"}, "accelci_model_cache.location: 'US-CENTRAL1-B' is not a Cloud Storage location"),
+    ({"location": "MARS-NORTH1"}, "accelci_model_cache.location: 'MARS-NORTH1' is not a Cloud Storage location"),
+    ({"prefix": "../.."}, "accelci_model_cache.prefix: '../..' is not accepted"),
+    ({"prefix": "models/../../x"}, "accelci_model_cache.prefix: 'models/../../x' is not accepted"),
+    ({"prefix": "a\\b"}, "accelci_model_cache.prefix: 'a\\\\b' may not hold backslashes"),
+    ({"mount_path": "/models/../etc"}, "accelci_model_cache.mount_path: '/models/../etc' is not accepted"),
+    ({"mount_path": "models"}, "accelci_model_cache.mount_path: 'models' is not accepted; accepted: an absolute path"),
+    ({"backend": "nfs"}, "accelci_model_cache.backend: must be one of gcs, filestore, none, got 'nfs'"),
+    ({"backend": "filestore", "filestore": {"capacity_gb": 10 ** 12}},
+     "accelci_model_cache.filestore.capacity_gb: capacity_gb 1000000000000 is outside what tier BASIC_HDD allows"),
+    ({"backend": "filestore", "filestore": {"capacity_gb": -5}},
+     "accelci_model_cache.filestore.capacity_gb: capacity_gb -5 is outside what tier BASIC_HDD allows"),
+    ({"backend": "filestore", "filestore": {"location": "nowhere"}},
+     "accelci_model_cache.filestore.location: location 'nowhere': tier BASIC_HDD is zonal"),
+    ({"backend": "filestore", "filestore": {"location": "mars-north1-a"}},
+     "accelci_model_cache.filestore.location: location 'mars-north1-a' is in no Google Cloud region"),
+    ({"backend": "filestore", "filestore": {"share": "../x"}},
+     "accelci_model_cache.filestore.share: share_name '../x'"),
 ])
 def test_invalid_input_refused_before_any_call(tmp_path, gke, gcs, cache, named):
     inventory = write_inventory(tmp_path, estate(tmp_path / "rendered", **cache))
@@ -251,6 +272,19 @@ def test_invalid_input_refused_before_any_call(tmp_path, gke, gcs, cache, named)
     assert named in run.stdout, run
     assert gke.requests() == []
     assert list(gcs.client(PROJECT).list_buckets()) == []
+    assert not (tmp_path / "rendered").exists()
+
+
+def test_a_zone_as_the_cluster_location_names_accelci_location(tmp_path, gke, gcs):
+    variables = estate(tmp_path / "rendered")
+    del variables["accelci_model_cache"]["location"]
+    variables["accelci_location"] = "mars-north1-b"
+    run = run_playbook("playbooks/storage.yml", write_inventory(tmp_path, variables),
+                       env={"ACCELCI_GKE_API_ENDPOINT": gke.url, "STORAGE_EMULATOR_HOST": gcs.endpoint})
+    assert run.rc != 0, run
+    assert "accelci_location (the bucket follows the cluster region" in run.stdout, run
+    assert "'MARS-NORTH1' is not a Cloud Storage location" in run.stdout
+    assert gke.requests() == [] and not (tmp_path / "rendered").exists()
 
 
 def test_storage_role_never_creates_the_cluster(tmp_path, gke, gcs):

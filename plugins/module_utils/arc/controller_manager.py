@@ -25,6 +25,7 @@ from ansible_collections.accelci.runners.plugins.module_utils._common.files impo
 from ansible_collections.accelci.runners.plugins.module_utils._common.yaml_text import load_yaml, load_yaml_all
 from ansible_collections.accelci.runners.plugins.module_utils.arc.defaults import CONTROLLER_CHART, SCALE_SET_CHART
 from ansible_collections.accelci.runners.plugins.module_utils.arc.gitops import gitops_objects
+from ansible_collections.accelci.runners.plugins.module_utils.arc.names import validate_chart_version
 from ansible_collections.accelci.runners.plugins.module_utils.arc.release_manager import ReleaseManager
 from ansible_collections.accelci.runners.plugins.module_utils.arc.values import controller_values
 from ansible_collections.accelci.runners.plugins.module_utils.helm.release import (
@@ -58,12 +59,23 @@ class ControllerManager(ReleaseManager):
     def run(self):
         """The module's result: converge to state, by render or apply."""
         plan = self.plan()
+        if self.params.get("validate_only"):
+            return self.validate(plan)
         if self.params["delivery"] == "render":
             return self.render(plan)
         return self.apply(plan)
 
+    def validate(self, plan):
+        """validate_only: the checked values (and the chart's own checks for a local chart in render mode); nothing
+        read, written or installed."""
+        if self.params["delivery"] == "render" and self.params["state"] == "present":
+            self.check_with_chart(plan["name"], plan["namespace"], plan["values"])
+        return dict(changed=False, controller=dict(plan["summary"], action="validate"),
+                    diff=dict(before=None, after=plan["values"]))
+
     def plan(self):
         """The checked values and the summary every result starts from (nothing read yet)."""
+        validate_chart_version("version", self.params["version"])
         values = controller_values(self.params)
         name, namespace = self.params["name"], self.params["namespace"]
         summary = dict(name=name, namespace=namespace, chart_ref=self.chart_ref, chart_version=self.params["version"],

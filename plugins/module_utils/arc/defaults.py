@@ -12,7 +12,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
-from ansible_collections.accelci.runners.plugins.module_utils.arc.names import SCALE_SET_NAME_PATTERN
+from ansible_collections.accelci.runners.plugins.module_utils.arc.names import (
+    SCALE_SET_NAME_PATTERN,
+    validate_chart_version,
+    validate_namespace,
+    validate_release_name,
+)
 
 # The gha-runner-scale-set charts this collection release is tested with (controller and scale sets must match).
 ARC_VERSION = "0.14.2"
@@ -35,6 +40,19 @@ _SETTINGS_KEYS = ("version", "controller_release", "controller_namespace", "runn
                   "chart_dir", "gitops", "controller", "reinstall_scale_sets_on_upgrade")
 
 
+def _check_settings(result):
+    """The settings a role passes on unchecked, named as the estate writes them (accelci_arc.<key>)."""
+    validate_chart_version("accelci_arc.version", result["version"])
+    for key in ("controller_namespace", "runners_namespace"):
+        validate_namespace("accelci_arc." + key, result[key])
+    try:
+        validate_release_name(result["controller_release"])
+    except InputError as exc:
+        raise InputError("accelci_arc.controller_release", exc.message)
+    if not isinstance(result["controller"], dict):
+        raise InputError("accelci_arc.controller", "must be a mapping of arc_controller options")
+
+
 def arc_settings(settings=None):
     """The estate's ``accelci_arc`` with every default filled in, plus the chart references the releases use.
 
@@ -45,8 +63,11 @@ def arc_settings(settings=None):
     It also carries defaults that are not accelci_arc keys, for roles that must not type them:
     github_secret_name (the estate's shared GitHub Secret), kubernetes_version (when the estate names none) and
     scale_set_name_pattern (the names ARC accepts, for checks before anything runs).
-    Raises InputError naming ``accelci_arc.<key>`` for unknown keys or a GitOps tool that is not supported.
+    Raises InputError naming ``accelci_arc.<key>`` for unknown keys, a version that is not a chart version, names
+    Kubernetes or Helm would refuse, or a GitOps tool that is not supported.
     """
+    if settings is not None and not isinstance(settings, dict):
+        raise InputError("accelci_arc", "must be a mapping, got %s" % type(settings).__name__)
     settings = dict(settings or {})
     unknown = sorted(set(settings) - set(_SETTINGS_KEYS))
     if unknown:
@@ -59,12 +80,13 @@ def arc_settings(settings=None):
         "chart_repository": (settings.get("chart_repository") or CHART_REPOSITORY).rstrip("/"),
         "chart_dir": (settings.get("chart_dir") or "").rstrip("/"),
         "gitops": settings.get("gitops") or GITOPS,
-        "controller": dict(settings.get("controller") or {}),
+        "controller": settings.get("controller") or {},
         "reinstall_scale_sets_on_upgrade": bool(settings.get("reinstall_scale_sets_on_upgrade", False)),
         "github_secret_name": GITHUB_SECRET_NAME,
         "kubernetes_version": KUBERNETES_VERSION,
         "scale_set_name_pattern": SCALE_SET_NAME_PATTERN,
     }
+    _check_settings(result)
     if result["gitops"] not in GITOPS_TOOLS:
         raise InputError("accelci_arc.gitops", "must be one of %s, got %r" % (", ".join(GITOPS_TOOLS), result["gitops"]))
     for chart, key in ((CONTROLLER_CHART, "controller"), (SCALE_SET_CHART, "scale_set")):

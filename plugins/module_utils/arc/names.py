@@ -22,6 +22,18 @@ NAMESPACE_MAX = 63
 LABEL_MAX = 255
 _NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CONTROLLER_SA_BASE = "gha-rs-controller"
+# Helm chart versions are SemVer 2 (the ARC charts: 0.14.2); a leading v is not how ARC publishes them.
+_CHART_VERSION_RE = re.compile(r"^(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})\.(0|[1-9][0-9]{0,5})"
+                               r"(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
+
+
+def validate_chart_version(field, version):
+    """An ARC chart version (SemVer, e.g. 0.14.2); returns it as a string."""
+    text = "" if version is None or isinstance(version, bool) else str(version).strip()
+    if not _CHART_VERSION_RE.match(text):
+        raise InputError(field, "%r is not a chart version; accepted: MAJOR.MINOR.PATCH such as 0.14.2 (the ARC "
+                                "chart version, optionally with a -prerelease suffix)" % (version,))
+    return text
 
 
 def validate_scale_set_name(name):

@@ -27,6 +27,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.arc.defaults impor
 )
 from ansible_collections.accelci.runners.plugins.module_utils.arc.job_policy import job_started_script
 from ansible_collections.accelci.runners.plugins.module_utils.arc.names import hooks_configmap_name
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.validation import check_quantity, check_resources
 
 CONTAINER_MODES = ("none", "dind", "kubernetes", "kubernetes-novolume")
 KUBE_MODES = ("kubernetes", "kubernetes-novolume")
@@ -93,25 +94,23 @@ def _merge_env(base, extra):
     return base
 
 
-def _quantity(value):
-    """Resource quantities as strings (an integer count of devices stays an integer for clarity)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
 def _runner_resources(user, profile, on_runner):
-    """The runner's requests and limits: the user's, plus the pool's accelerator when the runner holds it."""
+    """The runner's requests and limits: the user's (each a checked quantity), plus the pool's accelerator when the
+    runner holds it."""
     unknown = sorted(set(user or {}) - {"requests", "limits"})
     if unknown:
         raise InputError("resources", "unknown keys %s; accepted: requests, limits" % ", ".join(unknown))
+    check_resources("resources", user)
     resources = {"requests": {}, "limits": {}}
     for section in ("requests", "limits"):
         for key, value in ((user or {}).get(section) or {}).items():
-            resources[section][str(key)] = _quantity(value)
+            # Strings as given; an integer count of devices stays an integer for clarity.
+            resources[section][str(key)] = check_quantity("resources.%s.%s" % (section, key), value)
     name = profile["resource_name"]
     if name and on_runner:
         for section in ("requests", "limits"):
             given = resources[section].get(name)
-            if given is not None and int(given) != profile["count"]:
+            if given is not None and str(given) != str(profile["count"]):
                 raise InputError("resources.%s.%s" % (section, name), "is %s but node pool %s has %d per node; "
                                  "leave it out (it comes from the pool)" % (given, profile["pool"], profile["count"]))
             # Extended resources need requests == limits; both are set.
@@ -128,7 +127,9 @@ def _accelerator_resources(profile):
 
 def _work_dir(spec):
     """The job workspace emptyDir, capped when work_dir_size_limit is set (seed 000 used 100Gi)."""
-    return {"sizeLimit": str(spec["work_dir_size_limit"])} if spec.get("work_dir_size_limit") else {}
+    if not spec.get("work_dir_size_limit"):
+        return {}
+    return {"sizeLimit": str(check_quantity("work_dir_size_limit", spec["work_dir_size_limit"]))}
 
 
 def _nvidia_driver_dir(profile):
@@ -305,7 +306,7 @@ def _dind_container(spec, profile, cache, native):
         # Job containers bind-mount paths of dockerd's filesystem: give the dind container the cache too.
         container["volumeMounts"] += copy.deepcopy(cache["mounts"])
     if spec.get("dind_resources"):
-        container["resources"] = copy.deepcopy(spec["dind_resources"])
+        container["resources"] = copy.deepcopy(check_resources("dind_resources", spec["dind_resources"]))
     return container
 
 
@@ -358,7 +359,12 @@ def _place(pod, spec, profile):
     if profile["supplemental_groups"]:
         security["supplementalGroups"] = list(profile["supplemental_groups"])
     pod["securityContext"] = security
-    if profile["spot"] and spec.get("spot_termination_grace_seconds"):
+    grace = spec.get("spot_termination_grace_seconds")
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int) or not 0 <= grace <= 3600):
+        raise InputError("spot_termination_grace_seconds",
+                         "%r is not accepted; accepted: whole seconds from 0 to 3600 (spot VMs get about 30 seconds "
+                         "of notice)" % (grace,))
+    if profile["spot"] and grace:
         # Spot VMs get about 30 s notice and kubelet gives pods part of it: SIGTERM reaches the runner, which
         # stops the job; GitHub marks the job failed and it must be re-run (see docs/arc.md).
         pod["terminationGracePeriodSeconds"] = int(spec["spot_termination_grace_seconds"])
@@ -408,4 +414,5 @@ def work_volume_claim(spec):
     if not (claim.get("resources") or {}).get("requests", {}).get("storage"):
         raise InputError("work_volume_claim", "needs resources.requests.storage (kubernetes mode puts the job "
                                               "workspace on this claim)")
+    check_resources("work_volume_claim.resources", claim["resources"])
     return claim

@@ -28,6 +28,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.arc.gitops import 
 from ansible_collections.accelci.runners.plugins.module_utils.arc.names import (
     controller_service_account,
     owned_secret_name,
+    validate_chart_version,
     validate_namespace,
     validate_scale_set_name,
 )
@@ -93,6 +94,7 @@ def plan_scale_set(params):
     Returns dict(name, namespace, chart_ref, values, built, controller_service_account, secrets (values to mask),
     objects (list of (manifest, is_secret)), secret_data (or None), summary).
     """
+    validate_chart_version("version", params["version"])
     spec, secret_data = _scale_set_spec(params)
     built = scale_set_values(spec)
     name, namespace, values = params["name"], params["namespace"], built["values"]

@@ -51,9 +51,21 @@ class ScaleSetManager(ReleaseManager):
         render = self.params["delivery"] == "render"
         if self.params["state"] == "absent":
             plan = plan_removal(self.params)
+            if self.params.get("validate_only"):
+                return self._removal_result(plan, False, action="validate")
             return self.unrender(plan) if render else self.uninstall_release(plan)
         plan = plan_scale_set(self.params)
+        if self.params.get("validate_only"):
+            return self.validate(plan)
         return self.render(plan) if render else self.apply(plan)
+
+    def validate(self, plan):
+        """validate_only: the plan, checked (with the chart's own checks for a local chart in render mode), and
+        nothing read, written or installed."""
+        if self.params["delivery"] == "render":
+            self.check_with_chart(plan["name"], plan["namespace"], plan["values"], plan["secrets"])
+        values = mask_values(plan["values"], plan["secrets"])
+        return self._result(plan, False, None, values, action="validate")
 
     def _ensure_objects(self, plan):
         """The GitHub Secret (when the module holds credentials) and the hooks ConfigMap."""

@@ -50,13 +50,20 @@ MANAGED_BY = "accelci-runners"
 # -- scale sets -------------------------------------------------------------------------------------------------------
 
 
+# minRunners and maxRunners are int32 in the AutoscalingRunnerSet API: the API server refuses anything larger.
+RUNNERS_MAX = 2 ** 31 - 1
+
+
 def _runner_counts(spec):
     min_runners, max_runners = spec.get("min_runners", 0), spec.get("max_runners")
     for field, value in (("min_runners", min_runners), ("max_runners", max_runners)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            raise InputError(field, "must be a non-negative integer, got %r" % (value,))
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value <= RUNNERS_MAX):
+            raise InputError(field, "%r is not accepted; accepted: a whole number from 0 to %d (the "
+                                    "AutoscalingRunnerSet API's int32)" % (value, RUNNERS_MAX))
     if max_runners is not None and min_runners is not None and min_runners > max_runners:
-        raise InputError("min_runners", "min_runners (%d) is greater than max_runners (%d)" % (min_runners, max_runners))
+        raise InputError("min_runners", "min_runners (%d) is greater than max_runners (%d); accepted: at most "
+                                        "max_runners" % (min_runners, max_runners))
     return min_runners, max_runners
 
 

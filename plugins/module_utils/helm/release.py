@@ -20,6 +20,8 @@ import json
 import os
 import re
 
+from ansible_collections.accelci.runners.plugins.module_utils.k8s.manifests import mask_text as mask_secret_text
+
 # OCI charts are GA from helm 3.8; helm 4 changed flags this collection knows about (--wait=watcher, list --all).
 MIN_HELM = (3, 8, 0)
 MAX_HELM_MAJOR = 4
@@ -49,21 +51,8 @@ def is_local_chart(chart_ref):
 
 
 def mask_text(text, secrets):
-    """Replace every secret (and each line of a multi-line secret) in text with a mask."""
-    if not text:
-        return text
-    pieces = set()
-    for secret in secrets or ():
-        if not secret:
-            continue
-        secret = str(secret)
-        pieces.add(secret)
-        for line in secret.splitlines():
-            if len(line.strip()) >= 4:
-                pieces.add(line.strip())
-    for piece in sorted(pieces, key=len, reverse=True):
-        text = text.replace(piece, MASK)
-    return text
+    """Replace every secret (each line of a multi-line secret, and its repr() form) in text with a mask."""
+    return mask_secret_text(text, [secret for secret in (secrets or ()) if secret], mask=MASK)
 
 
 def mask_values(value, secrets):

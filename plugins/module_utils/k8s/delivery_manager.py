@@ -34,12 +34,17 @@ import os
 import tempfile
 import traceback
 
-from ansible.module_utils.basic import env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native, to_text
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, ApiError, InputError
 from ansible_collections.accelci.runners.plugins.module_utils._common.files import read_text, write_atomic
-from ansible_collections.accelci.runners.plugins.module_utils._common.retries import RETRYABLE_HTTP_CODES, RetryPolicy
+from ansible_collections.accelci.runners.plugins.module_utils._common.retries import (
+    PERMANENT_UNREACHABLE_REASONS,
+    RETRYABLE_HTTP_CODES,
+    RetryPolicy,
+    unreachable_reason,
+)
 from ansible_collections.accelci.runners.plugins.module_utils._common.yaml_text import (
     HAS_YAML,
     YAML_IMP_ERR,
@@ -48,9 +53,11 @@ from ansible_collections.accelci.runners.plugins.module_utils._common.yaml_text 
     load_yaml,
 )
 from ansible_collections.accelci.runners.plugins.module_utils.k8s.manifests import (
+    check_render_subdir,
     is_secret,
     managed_field_removals,
     mask_secret,
+    mask_text,
     project_onto,
     render_path,
     secret_as_data,
@@ -65,6 +72,7 @@ from ansible_collections.accelci.runners.plugins.module_utils.k8s.validation imp
 )
 
 try:
+    import urllib3
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.dynamic import DynamicClient
@@ -78,9 +86,12 @@ try:
 
     HAS_KUBERNETES = True
     KUBERNETES_IMP_ERR = None
+    # No HTTP answer at all: refused, reset, a name that does not resolve, a timeout (urllib3 after its own tries).
+    _TRANSPORT_ERRORS = (urllib3.exceptions.HTTPError, ConnectionError)
 except ImportError:
     HAS_KUBERNETES = False
     KUBERNETES_IMP_ERR = traceback.format_exc()
+    _TRANSPORT_ERRORS = (ConnectionError,)
 
 FIELD_MANAGER = "accelci-runners"
 
@@ -106,9 +117,23 @@ class K8sDeliveryError(ApiError):
     the object and the fix."""
 
 
+def _unreachable(exc):
+    """Why the API server gave no HTTP answer ('connection refused', ...), or None when it answered.
+
+    The kubernetes client raises urllib3's own errors for a refused or reset connection, and an ApiException with
+    status 0 for a TLS failure."""
+    if isinstance(exc, _TRANSPORT_ERRORS) or getattr(exc, "status", None) == 0:
+        return unreachable_reason(exc) or type(exc).__name__
+    return None
+
+
 def _k8s_retryable(exc):
-    """Throttling (429) and server errors (5xx) from the API server are worth another try."""
-    return getattr(exc, "status", None) in RETRYABLE_HTTP_CODES
+    """Throttling (429), server errors (5xx) and an API server not reached (a restarting control plane refuses
+    connections for a while) are worth another try; an untrusted certificate is not."""
+    if getattr(exc, "status", None) in RETRYABLE_HTTP_CODES:
+        return True
+    reason = _unreachable(exc)
+    return reason is not None and reason not in PERMANENT_UNREACHABLE_REASONS
 
 
 def _checked(manifest):
@@ -164,8 +189,8 @@ class K8sDelivery(object):
     """Ensure or remove Kubernetes objects by server-side apply or by rendering files.
 
     ``module`` is the AnsibleModule (check mode, no_log_values, tmpdir); ``params`` holds the
-    kubernetes_argument_spec() options (defaults to module.params). API calls are retried on 429 and 5xx through
-    ``retry_policy`` for up to a minute.
+    kubernetes_argument_spec() options (defaults to module.params). API calls are retried on 429, 5xx and an API
+    server not reached, through ``retry_policy``, for up to a minute.
     """
 
     def __init__(self, module, params=None):
@@ -174,6 +199,7 @@ class K8sDelivery(object):
         self.delivery = self.params.get("delivery") or "apply"
         self.check_mode = bool(getattr(module, "check_mode", False))
         self._dynamic = None
+        self._kube_client = None
         self.retry_policy = RetryPolicy(timeout=60.0, predicate=_k8s_retryable)
         if not HAS_YAML:
             raise AccelciError(missing_required_lib("PyYAML"), exception=YAML_IMP_ERR)
@@ -187,6 +213,23 @@ class K8sDelivery(object):
     def _fail(self, msg, **extra):
         """Raise the error the module's main() reports (the single exit for errors)."""
         raise K8sDeliveryError(msg, **extra)
+
+    def _call(self, action, func, *args, **kwargs):
+        """func(*args, **kwargs) under the retry policy; an API server still not reached at the deadline fails
+        naming it, the reason and the attempts made (API errors are the caller's to describe)."""
+        attempts = []
+        try:
+            return self.retry_policy.call(func, *args, on_retry=lambda *_: attempts.append(1), **kwargs)
+        except Exception as exc:  # only an unreachable server is handled here
+            reason = _unreachable(exc)
+            if reason is None:
+                raise
+            host = getattr(getattr(self._kube_client, "configuration", None), "host", None) or "(unknown)"
+            tries = len(attempts) + 1
+            self._fail("Failed to %s: the Kubernetes API at %s could not be reached: %s (%d attempt%s over %d s); "
+                       "check kubeconfig and context, the network and any proxy"
+                       % (action, host, reason, tries, "" if tries == 1 else "s", self.retry_policy.timeout),
+                       endpoint=host)
 
     def _protect(self, manifest, secret, public_keys=()):
         if is_secret(manifest, secret):
@@ -276,17 +319,16 @@ class K8sDelivery(object):
         if self._dynamic is None:
             if not HAS_KUBERNETES:
                 raise AccelciError(missing_required_lib("kubernetes"), exception=KUBERNETES_IMP_ERR)
-            api_client = self._api_client()
+            api_client = self._kube_client = self._api_client()
             # Discovery is cached per run (in the module's temporary dir), not in a shared file under /tmp.
             cache_dir = getattr(self.module, "tmpdir", None) or tempfile.gettempdir()
             cache_file = os.path.join(cache_dir, "accelci-k8s-discovery-%d.json" % os.getpid())
             try:
-                self._dynamic = DynamicClient(api_client, cache_file=cache_file)
+                self._dynamic = self._call("discover the Kubernetes API", DynamicClient, api_client,
+                                           cache_file=cache_file)
             except DynamicApiError as exc:
-                self._fail("Failed to reach the Kubernetes API (discovery): %s" % _api_error_text(exc))
-            except Exception as exc:  # urllib3 connection errors and the like
-                self._fail("Failed to reach the Kubernetes API at %s: %s"
-                           % (api_client.configuration.host, to_native(exc)))
+                self._fail("Failed to discover the Kubernetes API at %s: %s"
+                           % (api_client.configuration.host, _api_error_text(exc)))
         return self._dynamic
 
     def _api_client(self):
@@ -305,7 +347,8 @@ class K8sDelivery(object):
 
     def _resource(self, manifest):
         try:
-            return self.dynamic.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
+            return self._call("discover %s %s" % (manifest["apiVersion"], manifest["kind"]),
+                              self.dynamic.resources.get, api_version=manifest["apiVersion"], kind=manifest["kind"])
         except ResourceNotFoundError:
             self._fail("The cluster does not serve %s %s (needed for %s): is its CRD installed?"
                        % (manifest["apiVersion"], manifest["kind"], object_ref(manifest)))
@@ -329,7 +372,8 @@ class K8sDelivery(object):
     def _read(self, resource, manifest, namespace):
         name = manifest["metadata"]["name"]
         try:
-            return self.retry_policy.call(resource.get, name=name, namespace=namespace).to_dict()
+            return self._call("read %s" % object_ref(manifest), resource.get, name=name,
+                              namespace=namespace).to_dict()
         except NotFoundError:
             return None
         except DynamicApiError as exc:
@@ -347,8 +391,8 @@ class K8sDelivery(object):
         """Apply ``desired``; returns the object the API server answered with."""
         try:
             force = "true" if self.params.get("force_conflicts") else "false"
-            applied = self.retry_policy.call(
-                self.dynamic.server_side_apply, resource, body=desired, name=manifest["metadata"]["name"],
+            applied = self._call(
+                "apply %s" % object_ref(manifest), self.dynamic.server_side_apply, resource, body=desired, name=manifest["metadata"]["name"],
                 namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=force,
             )
             return applied.to_dict()
@@ -392,8 +436,8 @@ class K8sDelivery(object):
             live = mask_secret(live)
         if not self.check_mode:
             try:
-                self.retry_policy.call(self.dynamic.delete, resource, name=manifest["metadata"]["name"],
-                                       namespace=namespace, propagation_policy="Background")
+                self._call("delete %s" % object_ref(manifest), self.dynamic.delete, resource,
+                           name=manifest["metadata"]["name"], namespace=namespace, propagation_policy="Background")
             except NotFoundError:
                 pass
             except DynamicApiError as exc:
@@ -423,13 +467,50 @@ def _checked_objects(objects, state, kubernetes_version):
     return skipped
 
 
+def _protect_secrets(module, objects):
+    """Register every value of every Secret among ``objects`` with no_log_values, before anything can quote one:
+    Ansible then masks them in the whole result, the echoed arguments included. Returns the values."""
+    values = set()
+    for manifest in objects:
+        if isinstance(manifest, dict) and manifest.get("kind") == "Secret":
+            values |= secret_values(manifest)
+    module.no_log_values.update(values)
+    return values
+
+
+class K8sObjectsModule(AnsibleModule):
+    """The k8s_objects module: the values of every Secret among ``objects`` are no-log values from the start, before
+    Ansible logs the invocation on the target (syslog or journal) and before anything is returned."""
+
+    def _log_invocation(self):
+        _protect_secrets(self, self.params.get("objects") or [])
+        super(K8sObjectsModule, self)._log_invocation()
+
+
+def _masked(exc, secrets):
+    """The same error with every secret value masked in its message and details."""
+    if not secrets:
+        return exc
+    exc.message = mask_text(exc.message, secrets)
+    for key, value in list(exc.details.items()):
+        if isinstance(value, list):
+            exc.details[key] = [mask_text(item, secrets) if isinstance(item, str) else item for item in value]
+        elif isinstance(value, str):
+            exc.details[key] = mask_text(value, secrets)
+    return exc
+
+
 def run_k8s_objects(module):
     """The k8s_objects module: validate every object, then ensure or remove each one; returns the result dict."""
     params = module.params
     objects = params["objects"]
-    skipped = _checked_objects(objects, params["state"], params.get("kubernetes_version"))
+    secrets = _protect_secrets(module, objects)
+    subdir = check_render_subdir(params.get("render_subdir") or "")
+    try:
+        skipped = _checked_objects(objects, params["state"], params.get("kubernetes_version"))
+    except AccelciError as exc:
+        raise _masked(exc, secrets)
     delivery = K8sDelivery(module)
-    subdir = params.get("render_subdir") or ""
     results = []
     for manifest in objects:
         metadata = manifest.get("metadata") or {}

@@ -24,16 +24,41 @@ import os
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
+
 SECRET_MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 # Where render mode puts cluster-scoped objects (Namespaces, PersistentVolumes), shared by every role.
 CLUSTER_DIR = "_cluster"
 
 
+def check_render_subdir(render_subdir, field="render_subdir"):
+    """A subdirectory of the render directory, as given: relative, without '..', '.', empty parts, backslashes or
+    NUL, so nothing is ever written outside the render directory. Raises InputError naming ``field``."""
+    subdir = "" if render_subdir is None else render_subdir
+    if not isinstance(subdir, str):
+        raise InputError(field, "must be a relative directory name, got %r" % (subdir,))
+    if not subdir:
+        return subdir
+    parts = subdir.split("/")
+    bad = (subdir.startswith("/") or "\\" in subdir or "\x00" in subdir
+           or any(part in ("", ".", "..") for part in parts))
+    if bad:
+        raise InputError(field, "%r is not accepted: it must stay inside the render directory; accepted: a relative "
+                                "path of names separated by '/', without '..', '.', empty parts, backslashes or a "
+                                "leading '/' (for example storage or arc)" % (subdir,))
+    return subdir
+
+
 def render_path(render_dir, render_subdir, manifest):
-    """Where render mode writes one object."""
+    """Where render mode writes one object. ``render_subdir`` is checked here, and so are the names the path is made
+    of (validation refuses such names earlier, with a fuller message), so no path leaves ``render_dir``."""
+    check_render_subdir(render_subdir)
     metadata = manifest.get("metadata") or {}
     folder = metadata.get("namespace") or CLUSTER_DIR
     filename = "%s-%s.yaml" % (manifest["kind"].lower(), metadata["name"])
+    for field, part in (("metadata.namespace", folder), ("metadata.name", filename)):
+        if "/" in part or "\\" in part or "\x00" in part or part in (".", ".."):
+            raise InputError(field, "%r cannot name a file inside the render directory" % (part,))
     parts = [render_dir]
     if render_subdir:
         parts.append(render_subdir)
@@ -54,8 +79,16 @@ def secret_values(manifest, public_keys=()):
     """
     values = set()
     for key in ("data", "stringData"):
-        for data_key, value in ((manifest or {}).get(key) or {}).items():
+        section = (manifest or {}).get(key)
+        if section is None:
+            continue
+        # A malformed Secret (data: a string or a list) is refused later; its values are still secret.
+        entries = section.items() if isinstance(section, dict) else [(None, section)]
+        for data_key, value in entries:
             if value is None or data_key in public_keys:
+                continue
+            if isinstance(value, (dict, list)):
+                values.update(secret_values({"stringData": _flatten(value)}))
                 continue
             text = to_text(value)
             values.add(text)
@@ -69,6 +102,36 @@ def secret_values(manifest, public_keys=()):
     return set(v for v in values if v)
 
 
+def _flatten(value, prefix="v"):
+    """Every scalar inside a nested value, as a flat {path: scalar} mapping (for secret_values)."""
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    flat = {}
+    for key, item in items:
+        path = "%s.%s" % (prefix, key)
+        if isinstance(item, (dict, list)):
+            flat.update(_flatten(item, path))
+        elif item is not None:
+            flat[path] = item
+    return flat
+
+
+def mask_text(text, secrets, mask=SECRET_MASK):
+    """``text`` with every secret, each line of a multi-line secret and its repr() form replaced by ``mask``."""
+    if not text or not secrets:
+        return text
+    pieces = set()
+    for secret in secrets:
+        secret = to_text(secret)
+        if secret:
+            pieces.add(secret)
+            pieces.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 4)
+            # Messages quote values with repr(): newlines appear escaped.
+            pieces.add(secret.replace("\n", "\\n"))
+    for piece in sorted(pieces, key=len, reverse=True):
+        text = text.replace(piece, mask)
+    return text
+
+
 def mask_secret(manifest):
     """A copy with every data/stringData value replaced by a mask (keys kept)."""
     if manifest is None:
@@ -77,6 +140,8 @@ def mask_secret(manifest):
     for key in ("data", "stringData"):
         if isinstance(masked.get(key), dict):
             masked[key] = dict((k, SECRET_MASK) for k in masked[key])
+        elif masked.get(key) is not None:
+            masked[key] = SECRET_MASK
     return masked
 
 

@@ -53,6 +53,50 @@ NAMESPACED_KINDS = frozenset([
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 KUBERNETES_VERSION = re.compile(r"^v?(\d+)\.(\d+)(\.\d+)?$")
+# A kind is a CamelCase identifier; it also names the rendered file (<kind>-<name>.yaml), so nothing else passes.
+KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+# core "v1", or GROUP/VERSION with a DNS-subdomain group.
+API_VERSION = re.compile(r"^(?:[a-z0-9]([-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+[a-z0-9]*$")
+
+
+# A Kubernetes resource quantity (k8s.io/apimachinery resource.Quantity), never negative for requests and limits:
+# digits with an optional fraction, then a binary (Ki..Ei), decimal (n, u, m, k, M..E) or exponent suffix.
+QUANTITY = re.compile(r"^(?:\d+(?:\.\d*)?|\.\d+)(?:Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+QUANTITY_ACCEPTED = ("a Kubernetes quantity such as 4, 500m, 1.5, 16Gi or 512Mi (digits, an optional fraction, then "
+                     "an optional suffix Ki, Mi, Gi, Ti, Pi, Ei, n, u, m, k, M, G, T, P or E)")
+# What the API server stores a quantity in: more than 2**63 of the smallest unit is refused.
+_QUANTITY_MAX_DIGITS = 18
+
+
+def check_quantity(field, value):
+    """A resource quantity as the API server would accept it (as a string; integers stay integers).
+
+    Raises InputError naming ``field`` and what is accepted ('lots', '-1', '4 GB', True are refused)."""
+    if isinstance(value, bool) or value is None or not isinstance(value, (int, float, str)):
+        raise InputError(field, "%r is not accepted; accepted: %s" % (value, QUANTITY_ACCEPTED))
+    text = str(value).strip()
+    if not QUANTITY.match(text) or len(text.split(".", 1)[0].lstrip("0")) > _QUANTITY_MAX_DIGITS:
+        raise InputError(field, "%r is not accepted; accepted: %s" % (value, QUANTITY_ACCEPTED))
+    return value if isinstance(value, int) else text
+
+
+def check_resources(field, resources):
+    """A container's ``resources`` ({requests, limits} of quantities); returns it. Raises InputError naming the
+    quantity at fault (``FIELD.requests.cpu``)."""
+    if resources is None:
+        return None
+    if not isinstance(resources, dict):
+        raise InputError(field, "must be a mapping with requests and/or limits")
+    unknown = sorted(set(resources) - {"requests", "limits", "claims"})
+    if unknown:
+        raise InputError(field, "unknown keys %s; accepted: requests, limits" % ", ".join(unknown))
+    for section in ("requests", "limits"):
+        quantities = resources.get(section) or {}
+        if not isinstance(quantities, dict):
+            raise InputError("%s.%s" % (field, section), "must be a mapping of resource names to quantities")
+        for name, value in quantities.items():
+            check_quantity("%s.%s.%s" % (field, section, name), value)
+    return resources
 
 
 def object_ref(manifest):
@@ -84,9 +128,13 @@ def manifest_problems(manifest):
     if not isinstance(manifest, dict):
         return [("", "a manifest must be a mapping, got %s" % type(manifest).__name__)]
     problems = []
-    for field in ("apiVersion", "kind"):
-        if not isinstance(manifest.get(field), str) or not manifest.get(field):
+    for field, pattern, accepted in (("apiVersion", API_VERSION, "v1 or GROUP/VERSION such as apps/v1"),
+                                     ("kind", KIND, "a CamelCase name of letters and digits such as ConfigMap")):
+        value = manifest.get(field)
+        if not isinstance(value, str) or not value:
             problems.append((field, "%s is required (a non-empty string)" % field))
+        elif not pattern.match(value):
+            problems.append((field, "%s %r is not accepted; accepted: %s" % (field, value, accepted)))
     metadata = manifest.get("metadata")
     if not isinstance(metadata, dict):
         return problems + [("metadata", "metadata is required (a mapping with at least name)")]
@@ -106,9 +154,12 @@ def manifest_errors(manifest):
 
 
 def schema_version(kubernetes_version):
-    """'1.33' from '1.33', 'v1.33.2' or None (the newest schema kubernetes-validate ships)."""
+    """'1.33' from '1.33', 'v1.33.2' or None (the newest schema kubernetes-validate ships, as major.minor)."""
     if not kubernetes_version:
-        return kv_utils.latest_version()
+        if not HAS_KUBERNETES_VALIDATE:
+            raise AccelciError(missing_required_lib("kubernetes-validate"), exception=KUBERNETES_VALIDATE_IMP_ERR)
+        # latest_version() is the schema directory's full name ('1.37.0'); versions are compared as major.minor.
+        return kv_utils.major_minor(kv_utils.latest_version())
     match = KUBERNETES_VERSION.match(str(kubernetes_version).strip())
     if not match:
         raise InputError("kubernetes_version", "%r is not a version like 1.33" % (kubernetes_version,))
@@ -135,6 +186,27 @@ def _checked_version(kubernetes_version):
     return version
 
 
+def _schema_message(manifest, exc):
+    """The schema's complaint, without quoting a Secret's values.
+
+    jsonschema quotes the offending value ("'...' is not of type 'object'"); for a Secret that value may be the
+    secret itself, so only the rule that failed is said. Property names (unexpected keys) are not secret.
+    """
+    if manifest.get("kind") != "Secret" or exc.validator in ("additionalProperties", "required"):
+        return exc.message
+    rule = _rule_text(exc.validator_value)
+    return "the value does not satisfy the schema's %s rule (%s: %s)" % (exc.validator, exc.validator, rule)
+
+
+def _rule_text(rule):
+    """A schema rule's own value, short enough for a message (types and formats, not whole sub-schemas)."""
+    if isinstance(rule, (str, int, float, bool)) or rule is None:
+        return str(rule)
+    if isinstance(rule, list) and all(isinstance(item, str) for item in rule):
+        return ", ".join(rule)
+    return "see the %s schema" % type(rule).__name__
+
+
 def validate_manifests(manifests, kubernetes_version, skipped=None):
     """Validate manifests against the built-in schemas of one Kubernetes minor version.
 
@@ -156,7 +228,7 @@ def validate_manifests(manifests, kubernetes_version, skipped=None):
             kv_utils.validate(manifest, version, strict=True)
         except kv_utils.ValidationError as exc:
             path = ".".join(str(item) for item in exc.path) or "(top level)"
-            errors.append("%s: %s: %s (Kubernetes %s schema)" % (ref, path, exc.message, version))
+            errors.append("%s: %s: %s (Kubernetes %s schema)" % (ref, path, _schema_message(manifest, exc), version))
         except kv_utils.SchemaNotFoundError:
             if skipped is not None:
                 skipped.append("%s: no schema for %s %s in Kubernetes %s (custom resource?); not validated"

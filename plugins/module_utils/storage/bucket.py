@@ -98,12 +98,44 @@ def _bucket_name_errors(name):
     return errors
 
 
+def object_prefix_errors(prefix):
+    """Why an object name or prefix (``models/team-a``) would be refused, or an empty list.
+
+    Cloud Storage takes almost any name, but a prefix of this collection is also a path: gcsfuse mounts it
+    (``only-dir``) and a filesystem mirror writes under it. So '.' and '..' segments, empty segments, a leading '/',
+    backslashes, control characters (NUL, CR, LF) and more than 1024 bytes are refused: nothing may resolve
+    outside the prefix it names.
+    """
+    if prefix is None or prefix == "":
+        return []
+    if not isinstance(prefix, str):
+        return ["%r is not a prefix; accepted: names separated by '/'" % (prefix,)]
+    errors = []
+    segments = prefix.strip("/").split("/") if prefix.strip("/") else [""]
+    if prefix.startswith("/") or any(segment in ("", ".", "..") for segment in segments):
+        errors.append("%r is not accepted: accepted: names separated by single '/', none of them '.' or '..', not "
+                      "starting with '/'" % (prefix,))
+    if "\\" in prefix or any(ord(char) < 32 or ord(char) == 127 for char in prefix):
+        errors.append("%r may not hold backslashes or control characters (NUL, CR, LF)" % (prefix,))
+    if len(prefix.encode("utf-8")) > 1024:
+        errors.append("is %d bytes; Cloud Storage object names hold at most 1024" % len(prefix.encode("utf-8")))
+    return errors
+
+
+def bucket_location_errors(location):
+    """Why a bucket location would be refused (a region, dual-region or multi-region), or an empty list."""
+    if location and str(location).upper() in LOCATIONS:
+        return []
+    return ["%r is not a Cloud Storage location: use a region (US-CENTRAL1, EUROPE-WEST4, ...), a dual-region (%s) or "
+            "a multi-region (%s); a zone is not a bucket location"
+            % (location, ", ".join(DUAL_REGIONS), ", ".join(MULTI_REGIONS))]
+
+
 def _setting_errors(params):
     location = params.get("location")
-    if location and location.upper() not in LOCATIONS:
-        yield "location", ("location %r is not a Cloud Storage location: use a region (US-CENTRAL1, EUROPE-WEST4, "
-                           "...), a dual-region (%s) or a multi-region (%s)"
-                           % (location, ", ".join(DUAL_REGIONS), ", ".join(MULTI_REGIONS)))
+    if location:
+        for message in bucket_location_errors(location):
+            yield "location", "location " + message
     storage_class = params.get("storage_class")
     if storage_class and storage_class.upper() not in STORAGE_CLASSES:
         yield "storage_class", "storage_class %r must be one of %s" % (storage_class, ", ".join(STORAGE_CLASSES))

@@ -16,7 +16,8 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.accelci.runners.plugins.module_utils.storage.bucket import LABEL_KEY, LABEL_VALUE
+from ansible_collections.accelci.runners.plugins.module_utils.gcp.locations import is_region, is_zone, region_of
+from ansible_collections.accelci.runners.plugins.module_utils.storage.bucket import LABEL_KEY, LABEL_VALUE, REGIONS
 
 try:
     from google.cloud import filestore_v1
@@ -36,8 +37,6 @@ TIERS = {
 }
 CONNECT_MODES = ("DIRECT_PEERING", "PRIVATE_SERVICE_ACCESS")
 INSTANCE_ID = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-ZONE = re.compile(r"^[a-z]+-[a-z]+[0-9]+-[a-z]$")
-REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
 NETWORK = re.compile(r"^(?:projects/[a-z][-a-z0-9]{4,28}[a-z0-9]/global/networks/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 CIDR = re.compile(r"^\d{1,3}(\.\d{1,3}){3}/\d{1,2}$")
 # States in which an instance is still becoming usable.
@@ -50,19 +49,29 @@ def _share_name_pattern(tier):
     return re.compile(r"^[a-z][a-z0-9_]{0,%d}$" % (limit - 1))
 
 
+def _unknown_region(location):
+    """Why a well-spelled location names no Google Cloud region (the regions Cloud Storage lists), or None."""
+    if region_of(location).upper() in REGIONS:
+        return None
+    return ("location %r is in no Google Cloud region; accepted: a zone or region of %s"
+            % (location, ", ".join(region.lower() for region in REGIONS[:4]) + ", ..."))
+
+
 def _location_errors(params, info):
     tier = params.get("tier")
     location = params.get("location") or ""
-    if info["zonal"] and not ZONE.match(location):
+    if info["zonal"] and not is_zone(location):
         yield "location", "location %r: tier %s is zonal, give a zone such as us-central1-b" % (location, tier)
-    if not info["zonal"] and not REGION.match(location):
+    elif not info["zonal"] and not is_region(location):
         yield "location", "location %r: tier %s is regional, give a region such as us-central1" % (location, tier)
+    elif _unknown_region(location):
+        yield "location", _unknown_region(location)
 
 
 def _share_errors(params, info):
     tier = params.get("tier")
     capacity = params.get("capacity_gb")
-    if capacity is None or not info["min"] <= capacity <= info["max"]:
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or not info["min"] <= capacity <= info["max"]:
         yield "capacity_gb", ("capacity_gb %s is outside what tier %s allows (%d-%d GiB)"
                               % (capacity, tier, info["min"], info["max"]))
     share = params.get("share_name") or ""
@@ -89,7 +98,7 @@ def filestore_input_errors(params):
         errors.append(("name", "name %r must be 1-63 lowercase letters, digits and '-', starting with a letter" % name))
     location = params.get("location") or ""
     if params.get("state", "present") == "absent":
-        if not (ZONE.match(location) or REGION.match(location)):
+        if not (is_zone(location) or is_region(location)):
             errors.append(("location", "location %r must be a zone (us-central1-b) or a region (us-central1)"
                            % location))
         return errors

@@ -17,6 +17,12 @@ __metaclass__ = type
 import re
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import InputError
+from ansible_collections.accelci.runners.plugins.module_utils.storage.bucket import (
+    bucket_input_errors,
+    bucket_location_errors,
+    object_prefix_errors,
+)
+from ansible_collections.accelci.runners.plugins.module_utils.storage.filestore import filestore_input_errors
 
 BACKENDS = ("gcs", "filestore", "none")
 DEFAULT_MOUNT_PATH = "/models"
@@ -70,19 +76,42 @@ GCSFUSE_DEFAULTS = {
     "ephemeral_storage_limit": "0",
 }
 _MOUNT_PATH = re.compile(r"^/\S*[^/\s]$")
+# The GCS FUSE file cache lives in an emptyDir on the node: from 1 GiB up to the largest disk a GKE node takes.
+FILE_CACHE_SIZE_GB = (1, 65536)
 
 
 def _mount_path(model_cache):
     path = model_cache.get("mount_path")
     path = DEFAULT_MOUNT_PATH if path is None else str(path)
-    if not _MOUNT_PATH.match(path):
-        raise InputError("accelci_model_cache.mount_path", "must be an absolute path other than /, got %r" % (path,))
+    segments = path.split("/")[1:]
+    if (not _MOUNT_PATH.match(path) or "\\" in path or "\x00" in path
+            or any(segment in ("", ".", "..") for segment in segments)):
+        raise InputError("accelci_model_cache.mount_path", "%r is not accepted; accepted: an absolute path other than "
+                                                           "/, without '.', '..' or empty segments, such as /models"
+                         % (path,))
     return path
 
 
 def _prefix(model_cache):
-    """The prefix without leading or trailing slashes ('' for the bucket's root)."""
-    return str(model_cache.get("prefix") or "").strip("/")
+    """The prefix without leading or trailing slashes ('' for the bucket's root), checked as an object prefix."""
+    prefix = model_cache.get("prefix")
+    if prefix is None:
+        return ""
+    problems = object_prefix_errors(str(prefix).strip("/") if isinstance(prefix, str) else prefix)
+    if isinstance(prefix, str) and prefix.strip("/") == "" and prefix:
+        problems = ["%r names no prefix; leave prefix out for the bucket's root" % (prefix,)]
+    if problems:
+        raise InputError("accelci_model_cache.prefix", "; ".join(problems))
+    return prefix.strip("/")
+
+
+def _bucket(model_cache):
+    """The bucket's name, by the rule gcs_bucket applies (storage.bucket), so the preflight refuses what it would."""
+    bucket = model_cache.get("bucket")
+    problems = bucket_input_errors({"name": bucket if isinstance(bucket, str) else None, "state": "absent"})
+    if problems:
+        raise InputError("accelci_model_cache.bucket", "; ".join(message for _option, message in problems))
+    return bucket
 
 
 def _whole_number(value, field):
@@ -106,6 +135,10 @@ def _gcsfuse_mount_options(gcsfuse, prefix):
         options.append("only-dir=" + prefix)
     if gcsfuse["file_cache"]:
         size_gb = _whole_number(gcsfuse["file_cache_size_gb"], "storage_gcsfuse.file_cache_size_gb")
+        if not FILE_CACHE_SIZE_GB[0] <= size_gb <= FILE_CACHE_SIZE_GB[1]:
+            raise InputError("storage_gcsfuse.file_cache_size_gb", "%r is not accepted; accepted: %d to %d (GiB of "
+                                                                   "node disk for the file cache)"
+                             % (gcsfuse["file_cache_size_gb"], FILE_CACHE_SIZE_GB[0], FILE_CACHE_SIZE_GB[1]))
         options.append("file-cache:max-size-mb:%d" % (size_gb * 1024 * 9 // 10))
     return options
 
@@ -155,7 +188,7 @@ def model_cache_mount(model_cache, namespace, service_account, gcsfuse=None, env
     if backend == "gcs":
         settings = dict(GCSFUSE_DEFAULTS)
         settings.update(gcsfuse or {})
-        bucket, prefix = str(model_cache.get("bucket") or ""), _prefix(model_cache)
+        bucket, prefix = _bucket(model_cache), _prefix(model_cache)
         annotations, volumes = _gcs_parts(bucket, prefix, settings)
         published.update(bucket=bucket, prefix=prefix)
     else:
@@ -164,3 +197,46 @@ def model_cache_mount(model_cache, namespace, service_account, gcsfuse=None, env
         published["claim_name"] = CLAIM_NAME
     published.update(pod_annotations=annotations, volumes=volumes, volume_mounts=mounts, env=runner_env)
     return published
+
+
+# filestore_instance option -> its key under accelci_model_cache.filestore (how the estate spells it).
+_FILESTORE_KEYS = {"name": "instance", "share_name": "share"}
+
+
+def _filestore_params(filestore):
+    """accelci_model_cache.filestore (defaults filled in by the role) as filestore_instance options."""
+    capacity = filestore.get("capacity_gb")
+    try:
+        capacity = int(capacity) if not isinstance(capacity, bool) and str(capacity).strip().isdigit() else capacity
+    except (TypeError, ValueError):
+        pass
+    return dict(state="present", name=filestore.get("instance"), tier=filestore.get("tier"), capacity_gb=capacity,
+                share_name=filestore.get("share"), network=filestore.get("network"), location=filestore.get("location"),
+                connect_mode=filestore.get("connect_mode") or "DIRECT_PEERING",
+                reserved_ip_range=filestore.get("reserved_ip_range"), labels=filestore.get("labels"))
+
+
+def model_cache_problems(model_cache, bucket_location=None, filestore=None):
+    """What gcs_bucket or filestore_instance would refuse about the estate's model cache, as messages naming the
+    key the estate wrote (``accelci_model_cache.bucket: ...``); empty when all is well.
+
+    The storage role's preflight fails on these before any call, with the modules' own rules (storage.bucket,
+    storage.filestore): ``bucket_location`` is the bucket's location as the role resolves it, ``filestore`` the
+    share's settings with the role's defaults.
+    """
+    model_cache = model_cache or {}
+    backend = model_cache.get("backend", "none")
+    problems = []
+    if backend == "gcs":
+        bucket = model_cache.get("bucket")
+        problems += ["accelci_model_cache.bucket: %s" % message for _option, message in bucket_input_errors(
+            {"name": bucket if isinstance(bucket, str) else None, "state": "absent"})]
+        problems += ["accelci_model_cache.location: %s" % message for message in bucket_location_errors(
+            bucket_location)]
+        problems += ["accelci_model_cache.prefix: %s" % message for message in object_prefix_errors(
+            model_cache.get("prefix").strip("/") if isinstance(model_cache.get("prefix"), str)
+            else model_cache.get("prefix"))]
+    elif backend == "filestore":
+        for option, message in filestore_input_errors(_filestore_params(filestore or {})):
+            problems.append("accelci_model_cache.filestore.%s: %s" % (_FILESTORE_KEYS.get(option, option), message))
+    return problems

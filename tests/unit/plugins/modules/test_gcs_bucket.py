@@ -277,7 +277,8 @@ def test_invalid_input_names_the_option(gcs, capsys):
     assert result["field"] == "location"
     assert result["errors"] == [
         "location 'us-central1-b' is not a Cloud Storage location: use a region (US-CENTRAL1, EUROPE-WEST4, ...), "
-        "a dual-region (ASIA1, EUR4, EUR5, EUR7, EUR8, NAM4) or a multi-region (US, EU, ASIA)",
+        "a dual-region (ASIA1, EUR4, EUR5, EUR7, EUR8, NAM4) or a multi-region (US, EU, ASIA); a zone is not a bucket "
+        "location",
         "soft_delete_retention_days must be 0 (off) or 7-90, got 3"]
 
 

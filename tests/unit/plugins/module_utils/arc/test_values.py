@@ -238,7 +238,7 @@ def test_env_values_become_strings():
     (dict(name="a" * 46), "name", "ARC accepts at most 45"),
     (dict(name="Arc_Runner"), "name", "lowercase letters"),
     (dict(min_runners=3, max_runners=2), "min_runners", "min_runners (3) is greater than max_runners (2)"),
-    (dict(max_runners="5"), "max_runners", "must be a non-negative integer"),
+    (dict(max_runners="5"), "max_runners", "accepted: a whole number from 0 to 2147483647"),
     (dict(labels=[""]), "labels[0]", "non-empty string of less than 256 characters"),
     (dict(labels=["x" * 256]), "labels[0]", "is 256 characters"),
     (dict(labels=["tpu", "tpu"]), "labels[1]", "listed twice"),
@@ -248,6 +248,24 @@ def test_env_values_become_strings():
     (dict(job_policy={"allowed_events": ["push"], "denied_events": ["push"]}), "job_policy", "both allowed and denied"),
     (dict(job_policy={"allowed_refs": ["refs/heads/$(id)"]}), "job_policy.allowed_refs", "no quotes, spaces"),
     (dict(dind_mtu=100, container_mode="dind"), "dind_mtu", "between 576 and 9000"),
+    # Hostile and absurd values (issue: every value checked before use, naming the field and what is accepted).
+    (dict(resources={"requests": {"cpu": "lots"}}), "resources.requests.cpu", "accepted: a Kubernetes quantity"),
+    (dict(resources={"limits": {"memory": "-1Gi"}}), "resources.limits.memory", "accepted: a Kubernetes quantity"),
+    (dict(resources={"limits": {"memory": "4 GB"}}), "resources.limits.memory", "accepted: a Kubernetes quantity"),
+    (dict(resources={"requests": {"cpu": True}}), "resources.requests.cpu", "accepted: a Kubernetes quantity"),
+    (dict(resources={"requests": {"cpu": "9" * 40}}), "resources.requests.cpu", "accepted: a Kubernetes quantity"),
+    (dict(container_mode="dind", dind_resources={"limits": {"cpu": "many"}}), "dind_resources.limits.cpu",
+     "accepted: a Kubernetes quantity"),
+    (dict(work_dir_size_limit="huge"), "work_dir_size_limit", "accepted: a Kubernetes quantity"),
+    (dict(container_mode="kubernetes", work_volume_claim={"resources": {"requests": {"storage": "1 TB"}}}),
+     "work_volume_claim.resources.requests.storage", "accepted: a Kubernetes quantity"),
+    (dict(max_runners=2 ** 31), "max_runners", "from 0 to 2147483647 (the AutoscalingRunnerSet API's int32)"),
+    (dict(max_runners=10 ** 12), "max_runners", "from 0 to 2147483647"),
+    (dict(max_runners=-1), "max_runners", "from 0 to 2147483647"),
+    (dict(min_runners=-3), "min_runners", "from 0 to 2147483647"),
+    (dict(min_runners=True), "min_runners", "from 0 to 2147483647"),
+    (dict(spot_termination_grace_seconds=-5), "spot_termination_grace_seconds", "from 0 to 3600"),
+    (dict(resources={"limits": {"google.com/tpu": "4Gi"}}), "resources.limits.google.com/tpu", "has 4 per node"),
 ])
 def test_invalid_inputs_are_refused(overrides, field, message):
     with pytest.raises(InputError) as err:

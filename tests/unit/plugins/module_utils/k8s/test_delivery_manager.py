@@ -6,8 +6,11 @@ reports."""
 import copy
 import json
 import os
+import socket
 
 import pytest
+import urllib3
+from kubernetes.client.exceptions import ApiException
 import yaml
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, InputError
@@ -354,6 +357,48 @@ def test_apply_retries_throttling_and_server_errors(kube, tmp_path):
     result = delivery.ensure(SERVICE_ACCOUNT)
     assert result["changed"] is True
     assert kube.object_calls() == ["GET " + SA_PATH, "GET " + SA_PATH, "PATCH " + SA_PATH, "PATCH " + SA_PATH]
+
+
+def _closed_port():
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_api_server_not_reached_is_retried_then_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    server = "http://127.0.0.1:%d" % _closed_port()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"token": "planted-token-value"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
+    delivery = kd.K8sDelivery(FakeModule({"kubeconfig": str(kubeconfig)}, tmpdir=str(tmp_path)))
+    delivery.retry_policy.base, delivery.retry_policy.timeout = 0.01, 1.0
+    with pytest.raises(kd.K8sDeliveryError) as failure:
+        delivery.ensure(SERVICE_ACCOUNT)
+    message = failure.value.message
+    assert message.startswith("Failed to discover the Kubernetes API: the Kubernetes API at %s could not be "
+                              "reached: connection refused (" % server), message
+    attempts = int(message.split("connection refused (")[1].split(" ")[0])
+    assert attempts > 1, message
+    assert "check kubeconfig and context" in message
+    assert "urllib3" not in message and "planted-token-value" not in message
+    assert failure.value.details["endpoint"] == server
+
+
+def test_retry_predicate_retries_a_refused_connection_not_an_untrusted_certificate():
+    refused = urllib3.exceptions.MaxRetryError(None, "/version", urllib3.exceptions.NewConnectionError(
+        None, "Failed to establish a new connection: [Errno 111] Connection refused"))
+    untrusted = kd.DynamicApiError(ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] "
+                                                   "certificate verify failed: self signed certificate"))
+    assert kd._k8s_retryable(refused) is True
+    assert kd._unreachable(refused) == "connection refused"
+    assert kd._unreachable(untrusted) == "TLS certificate not trusted"
+    assert kd._k8s_retryable(untrusted) is False
+    assert kd._unreachable(ValueError("connection refused")) is None
 
 
 def test_k8s_objects_names_the_object_at_fault(tmp_path):

@@ -94,6 +94,6 @@ def test_bad_settings_name_the_estate_key(model_cache, field):
 
 def test_file_cache_size_must_be_a_number():
     with pytest.raises(InputError) as failure:
-        model_cache_mount({"backend": "gcs", "bucket": "b"}, "arc-runners", "arc-runner",
+        model_cache_mount({"backend": "gcs", "bucket": "models-b"}, "arc-runners", "arc-runner",
                           gcsfuse={"file_cache_size_gb": "lots"})
     assert failure.value.field == "storage_gcsfuse.file_cache_size_gb"
