@@ -138,10 +138,12 @@ def test_kubeconfig_credentials_never_printed_when_the_cluster_cannot_be_reached
             "github_token": GITHUB_TOKEN, "github_secret_name": "accelci-github"},
          "ignore_errors": True},
     ]
+    # A refused connection is retried; a few seconds are enough to go through the retries and the final error.
     run = run_playbook(write_playbook(tmp_path, tasks), write_inventory(tmp_path, {}), extra_args=verbosity,
-                       env={"PATH": helm_path()})
+                       env={"PATH": helm_path(), "ACCELCI_K8S_RETRY_TIMEOUT": "3"})
     assert run.rc == 0, run
     assert run.stdout.count("FAILED!") + run.stdout.count("failed:") >= 3, run  # every path failed, and said so
+    assert run.stdout.count("could not be reached: connection refused") >= 2, run
     assert_absent(run, KUBE_TOKEN, SECRET_DATA, GITHUB_TOKEN)
 
 

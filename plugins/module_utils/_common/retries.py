@@ -5,8 +5,9 @@
 """Jittered-backoff retries, for any service: the caller says what is retryable.
 
 ``RETRYABLE_HTTP_CODES`` are the HTTP statuses every service of this collection retries (throttling and server
-errors); ``unreachable_reason`` reads an endpoint that gave no HTTP answer at all (also retried). What else is retryable is the caller's predicate: Google's (with GKE's "cluster busy") is in
-``gcp/api_errors.py``, the Kubernetes one in ``k8s/``.
+errors); ``unreachable_reason`` reads an endpoint that gave no HTTP answer at all (also retried). What else is
+retryable is the caller's predicate: Google's (with GKE's "cluster busy") is in ``gcp/api_errors.py``, the
+Kubernetes one in ``k8s/delivery_manager.py``.
 """
 
 from __future__ import absolute_import, division, print_function

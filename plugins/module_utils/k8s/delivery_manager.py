@@ -39,6 +39,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, ApiError, InputError
 from ansible_collections.accelci.runners.plugins.module_utils._common.files import read_text, write_atomic
+from ansible_collections.accelci.runners.plugins.module_utils._common.numbers import whole_number
 from ansible_collections.accelci.runners.plugins.module_utils._common.retries import (
     PERMANENT_UNREACHABLE_REASONS,
     RETRYABLE_HTTP_CODES,
@@ -94,6 +95,8 @@ except ImportError:
     _TRANSPORT_ERRORS = (ConnectionError,)
 
 FIELD_MANAGER = "accelci-runners"
+# Seconds to keep retrying an API server that throttles, fails or cannot be reached (option retry_timeout).
+DEFAULT_RETRY_TIMEOUT = 60
 
 
 def kubernetes_argument_spec():
@@ -105,6 +108,8 @@ def kubernetes_argument_spec():
         context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
         kubernetes_version=dict(type="str"),
         force_conflicts=dict(type="bool", default=False),
+        retry_timeout=dict(type="int", default=DEFAULT_RETRY_TIMEOUT,
+                           fallback=(env_fallback, ["ACCELCI_K8S_RETRY_TIMEOUT"])),
     )
 
 
@@ -190,7 +195,7 @@ class K8sDelivery(object):
 
     ``module`` is the AnsibleModule (check mode, no_log_values, tmpdir); ``params`` holds the
     kubernetes_argument_spec() options (defaults to module.params). API calls are retried on 429, 5xx and an API
-    server not reached, through ``retry_policy``, for up to a minute.
+    server not reached, through ``retry_policy``, for up to ``retry_timeout`` seconds (a minute by default).
     """
 
     def __init__(self, module, params=None):
@@ -200,7 +205,11 @@ class K8sDelivery(object):
         self.check_mode = bool(getattr(module, "check_mode", False))
         self._dynamic = None
         self._kube_client = None
-        self.retry_policy = RetryPolicy(timeout=60.0, predicate=_k8s_retryable)
+        retry_timeout = self.params.get("retry_timeout")
+        if retry_timeout is None:
+            retry_timeout = DEFAULT_RETRY_TIMEOUT
+        retry_timeout = whole_number("retry_timeout", retry_timeout)
+        self.retry_policy = RetryPolicy(timeout=float(retry_timeout), predicate=_k8s_retryable)
         if not HAS_YAML:
             raise AccelciError(missing_required_lib("PyYAML"), exception=YAML_IMP_ERR)
         if self.delivery not in ("apply", "render"):

@@ -375,8 +375,9 @@ def test_an_api_server_not_reached_is_retried_then_named(tmp_path, monkeypatch):
         "clusters": [{"name": "c", "cluster": {"server": server}}],
         "users": [{"name": "u", "user": {"token": "planted-token-value"}}],
         "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}]}))
-    delivery = kd.K8sDelivery(FakeModule({"kubeconfig": str(kubeconfig)}, tmpdir=str(tmp_path)))
-    delivery.retry_policy.base, delivery.retry_policy.timeout = 0.01, 1.0
+    delivery = kd.K8sDelivery(FakeModule({"kubeconfig": str(kubeconfig), "retry_timeout": 1}, tmpdir=str(tmp_path)))
+    assert delivery.retry_policy.timeout == 1.0
+    delivery.retry_policy.base = 0.01  # retry timing is the test's to choose, in-process
     with pytest.raises(kd.K8sDeliveryError) as failure:
         delivery.ensure(SERVICE_ACCOUNT)
     message = failure.value.message
@@ -389,11 +390,19 @@ def test_an_api_server_not_reached_is_retried_then_named(tmp_path, monkeypatch):
     assert failure.value.details["endpoint"] == server
 
 
+@pytest.mark.parametrize("value", [-1, "soon", True])
+def test_retry_timeout_that_is_not_a_whole_number_of_seconds_is_refused(value):
+    with pytest.raises(InputError, match="retry_timeout: ") as failure:
+        kd.K8sDelivery(FakeModule({"retry_timeout": value}))
+    assert failure.value.field == "retry_timeout"
+
+
 def test_retry_predicate_retries_a_refused_connection_not_an_untrusted_certificate():
     refused = urllib3.exceptions.MaxRetryError(None, "/version", urllib3.exceptions.NewConnectionError(
         None, "Failed to establish a new connection: [Errno 111] Connection refused"))
-    untrusted = kd.DynamicApiError(ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] "
-                                                   "certificate verify failed: self signed certificate"))
+    tls_failure = ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                               "failed: self signed certificate")
+    untrusted = kd.DynamicApiError(tls_failure)
     assert kd._k8s_retryable(refused) is True
     assert kd._unreachable(refused) == "connection refused"
     assert kd._unreachable(untrusted) == "TLS certificate not trusted"
