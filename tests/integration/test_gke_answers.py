@@ -279,3 +279,45 @@ def test_bad_slices_are_refused_before_any_request(tmp_path, emulator, slices, m
     assert run.rc != 0
     assert message in run.stdout, run
     assert emulator.requests() == []
+
+
+def test_deleting_a_pool_or_the_cluster_needs_its_name(tmp_path, emulator):
+    variables = _inventory_estate("tpu-v6e")
+    assert _converge(tmp_path, emulator, variables).rc == 0
+    cluster = variables["accelci_cluster"]["name"]
+    where = {"project": "accelci-test", "location": "us-central1-b"}
+
+    def delete(module, confirm, **names):
+        args = dict(where, state="absent", **names)
+        if confirm is not None:
+            args["confirm_delete"] = confirm
+        return {"name": "delete %s %s" % (module, confirm), "accelci.runners.%s" % module: args,
+                "ignore_errors": True}
+
+    refused = [delete("gke_node_pool", None, cluster=cluster, name="tpu-v6e-4"),
+               delete("gke_node_pool", cluster, cluster=cluster, name="tpu-v6e-4"),
+               delete("gke_cluster", None, name=cluster),
+               delete("gke_cluster", "tpu-v6e-4", name=cluster)]
+    playbook = tmp_path / "delete.yml"
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": refused}]))
+    emulator.clear_requests()
+    run = run_playbook(str(playbook), write_inventory(tmp_path, {}), env={"ACCELCI_GKE_API_ENDPOINT": emulator.url})
+    assert run.rc == 0, run
+    for kind, name, got in [("node pool", "tpu-v6e-4", "None"), ("node pool", "tpu-v6e-4", repr(cluster)),
+                            ("cluster", cluster, "None"), ("cluster", cluster, "'tpu-v6e-4'")]:
+        assert ("confirm_delete: deleting %s %s takes its nodes and running jobs with it; set confirm_delete: %s to "
+                "confirm (got %s)" % (kind, name, name, got)) in run.stdout, run
+    assert emulator.requests() == []  # refused before any call, not even a read
+    assert [p["name"] for p in emulator.state()["clusters"][0]["nodePools"]] == ["system", "tpu-v6e-1", "tpu-v6e-4"]
+
+    confirmed = [dict(delete("gke_node_pool", "tpu-v6e-4", cluster=cluster, name="tpu-v6e-4"), ignore_errors=False)]
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": confirmed}]))
+    run = run_playbook(str(playbook), write_inventory(tmp_path, {}), env={"ACCELCI_GKE_API_ENDPOINT": emulator.url})
+    assert run.rc == 0 and run.changed == 1, run
+    assert [p["name"] for p in emulator.state()["clusters"][0]["nodePools"]] == ["system", "tpu-v6e-1"]
+
+    confirmed = [dict(delete("gke_cluster", cluster, name=cluster), ignore_errors=False)]
+    playbook.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": confirmed}]))
+    run = run_playbook(str(playbook), write_inventory(tmp_path, {}), env={"ACCELCI_GKE_API_ENDPOINT": emulator.url})
+    assert run.rc == 0 and run.changed == 1, run
+    assert emulator.state()["clusters"] == []

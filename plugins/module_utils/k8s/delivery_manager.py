@@ -401,8 +401,9 @@ class K8sDelivery(object):
         try:
             force = "true" if self.params.get("force_conflicts") else "false"
             applied = self._call(
-                "apply %s" % object_ref(manifest), self.dynamic.server_side_apply, resource, body=desired, name=manifest["metadata"]["name"],
-                namespace=namespace, field_manager=FIELD_MANAGER, force_conflicts=force,
+                "apply %s" % object_ref(manifest), self.dynamic.server_side_apply, resource, body=desired,
+                name=manifest["metadata"]["name"], namespace=namespace, field_manager=FIELD_MANAGER,
+                force_conflicts=force,
             )
             return applied.to_dict()
         except ConflictError as exc:
