@@ -62,6 +62,7 @@ options:
       - How long, in seconds, to keep retrying the Kubernetes API when it throttles (HTTP 429), fails (5xx) or
         cannot be reached (connection refused or reset, a name that does not resolve, a timeout), as a control
         plane that is restarting or being resized does for a while. An untrusted TLS certificate fails at once.
+      - Modules that run helm retry a cluster helm reports unreachable the same way.
       - When it runs out, the error names the API server, the reason and the attempts made.
       - If not set, the value of the E(ACCELCI_K8S_RETRY_TIMEOUT) environment variable is used.
     type: int

@@ -143,7 +143,7 @@ def test_kubeconfig_credentials_never_printed_when_the_cluster_cannot_be_reached
                        env={"PATH": helm_path(), "ACCELCI_K8S_RETRY_TIMEOUT": "3"})
     assert run.rc == 0, run
     assert run.stdout.count("FAILED!") + run.stdout.count("failed:") >= 3, run  # every path failed, and said so
-    assert run.stdout.count("could not be reached: connection refused") >= 2, run
+    assert run.stdout.count("could not be reached: connection refused") >= 3, run  # each path, after retries
     assert_absent(run, KUBE_TOKEN, SECRET_DATA, GITHUB_TOKEN)
 
 

@@ -33,6 +33,11 @@ _UNREACHABLE_REASONS = (
     ("network is unreachable", "network unreachable"),
     ("no route to host", "no route to host"),
     ("certificate verify failed", "TLS certificate not trusted"),
+    # Go's wording (helm): "dial tcp: lookup h: no such host", "i/o timeout", "x509: certificate signed by ...".
+    ("no such host", "host name not found"),
+    ("i/o timeout", "timed out"),
+    ("x509:", "TLS certificate not trusted"),
+    ("failed to verify certificate", "TLS certificate not trusted"),
 )
 # Reasons another attempt cannot cure.
 PERMANENT_UNREACHABLE_REASONS = frozenset(["TLS certificate not trusted"])

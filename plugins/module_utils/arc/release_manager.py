@@ -60,7 +60,7 @@ class ReleaseManager(object):
         if self._helm is None:
             self._helm = Helm(self.module, binary_path=self.params.get("binary_path"),
                               kubeconfig=self.params.get("kubeconfig"), context=self.params.get("context"),
-                              secrets=secrets)
+                              secrets=secrets, retry_timeout=self.params.get("retry_timeout"))
             self._helm.version()
         return self._helm
 

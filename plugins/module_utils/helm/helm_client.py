@@ -26,6 +26,11 @@ import tarfile
 import tempfile
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import ApiError
+from ansible_collections.accelci.runners.plugins.module_utils._common.retries import (
+    PERMANENT_UNREACHABLE_REASONS,
+    RetryPolicy,
+    unreachable_reason,
+)
 from ansible_collections.accelci.runners.plugins.module_utils._common.yaml_text import dump_yaml, load_yaml
 from ansible_collections.accelci.runners.plugins.module_utils.helm.release import (
     check_version,
@@ -81,6 +86,20 @@ class HelmError(ApiError):
         return self.details["command"]
 
 
+# What helm says when its first call to the cluster gets no answer; nothing has been done yet, so it is safe to rerun.
+_CLUSTER_UNREACHABLE = "kubernetes cluster unreachable"
+
+
+def cluster_unreachable_reason(error):
+    """'connection refused', ... when helm failed because the cluster gave no answer and another try may help,
+    else None (an untrusted certificate, or any other failure)."""
+    text = (getattr(error, "stderr", "") or "").lower()
+    if _CLUSTER_UNREACHABLE not in text:
+        return None
+    reason = unreachable_reason(text)
+    return reason if reason not in PERMANENT_UNREACHABLE_REASONS else None
+
+
 def _version_args(chart_ref, version):
     """--version for repository charts; helm ignores it for local charts."""
     return ["--version", str(version)] if version and not is_local_chart(chart_ref) else []
@@ -97,8 +116,11 @@ class Helm(object):
     """Run helm. ``module`` (an AnsibleModule) is optional so the runner can be tested without Ansible."""
 
     def __init__(self, module=None, binary_path=None, kubeconfig=None, context=None, secrets=(), executor=None,
-                 env=None):
+                 env=None, retry_timeout=60):
         self.module = module
+        # A cluster that refuses connections (a control plane restarting) is retried like a 503, for this long.
+        self.retry_policy = RetryPolicy(lambda exc: cluster_unreachable_reason(exc) is not None,
+                                        timeout=float(60 if retry_timeout is None else retry_timeout))
         self.binary_path = binary_path
         self.secrets = [s for s in (secrets or ()) if s]
         self.env = {}
@@ -142,7 +164,27 @@ class Helm(object):
         return self._binary
 
     def run(self, args, check=True, data=None):
-        """Run helm with an argv list; return (rc, stdout, stderr). Raise HelmError when check and rc != 0."""
+        """Run helm with an argv list; return (rc, stdout, stderr). Raise HelmError when check and rc != 0.
+
+        A cluster that could not be reached is retried (``retry_policy``), then reported with the reason and the
+        attempts made."""
+        if not check:
+            return self._run_once(args, check, data)
+        attempts = []
+        try:
+            return self.retry_policy.call(self._run_once, args, check, data,
+                                          on_retry=lambda *_: attempts.append(1))
+        except HelmError as exc:
+            reason = cluster_unreachable_reason(exc)
+            if reason is not None:
+                tries = len(attempts) + 1
+                exc.msg = ("helm %s: the Kubernetes API could not be reached: %s (%d attempt%s over %d s); check "
+                           "kubeconfig and context, the network and any proxy. %s"
+                           % (args[0] if args else "", reason, tries, "" if tries == 1 else "s",
+                              self.retry_policy.timeout, exc.msg))
+            raise
+
+    def _run_once(self, args, check, data):
         argv = [self.binary] + [str(arg) for arg in args]
         self.commands.append(mask_text(" ".join(argv), self.secrets))
         if self._executor is not None:

@@ -205,3 +205,38 @@ def test_real_helm_runs_through_subprocess_without_a_shell(tmp_path, monkeypatch
     monkeypatch.setattr(helm_mod.subprocess, "run", spy)
     Helm(binary_path=HELM).version()
     assert isinstance(calls[0][0], list) and not calls[0][1].get("shell")
+
+
+REFUSED = ('Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:6443/version": dial tcp 127.0.0.1:6443: '
+           'connect: connection refused')
+UNTRUSTED = ('Error: Kubernetes cluster unreachable: Get "https://127.0.0.1:6443/version": tls: failed to verify '
+             'certificate: x509: certificate signed by unknown authority')
+
+
+def test_a_cluster_not_reached_is_retried_like_a_503():
+    recorder = Recorder([(1, "", REFUSED), (1, "", REFUSED), (0, "[]", "")])
+    runner = Helm(binary_path="/bin/true", executor=recorder)
+    runner.retry_policy.base = 0.001  # retry timing is the test's to choose, in-process
+    assert runner.run(["list", "--all-namespaces", "--output", "json"]) == (0, "[]", "")
+    assert len(recorder.calls) == 3
+
+
+def test_a_cluster_never_reached_names_the_reason_and_the_attempts():
+    recorder = Recorder([(1, "", REFUSED)] * 200)
+    runner = Helm(binary_path="/bin/true", executor=recorder, retry_timeout=0.2)
+    runner.retry_policy.base = 0.001
+    with pytest.raises(HelmError) as err:
+        runner.uninstall("r", "ns", wait=False)
+    attempts = len(recorder.calls)
+    assert attempts > 1
+    assert err.value.msg.startswith("helm uninstall: the Kubernetes API could not be reached: connection refused "
+                                    "(%d attempts over 0 s); check kubeconfig and context" % attempts), err.value.msg
+
+
+@pytest.mark.parametrize("stderr", [UNTRUSTED, "Error: UPGRADE FAILED: connection refused by webhook"])
+def test_other_failures_are_not_retried(stderr):
+    recorder = Recorder([(1, "", stderr)])
+    runner = Helm(binary_path="/bin/true", executor=recorder)
+    with pytest.raises(HelmError):
+        runner.uninstall("r", "ns", wait=False)
+    assert len(recorder.calls) == 1
