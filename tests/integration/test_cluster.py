@@ -294,6 +294,14 @@ def test_role_errors_name_the_inventory_variable(tmp_path, emulator):
     assert "cluster_node_pools" not in run.stdout
     assert emulator.requests() == []
 
+    variables = estate()
+    variables["accelci_node_pools"].append({"machine_type": "e2-standard-4"})  # no name
+    run = converge(tmp_path, emulator, variables)
+    assert run.rc != 0
+    assert "accelci_node_pools must be a list of mappings, each with a name" in run.stdout, run
+    assert "has no attribute" not in run.stdout and "cluster_node_pools" not in run.stdout
+    assert emulator.requests() == []
+
 
 def test_preflight_publishes_every_pool_profile(tmp_path, emulator):
     variables = estate()
