@@ -22,16 +22,11 @@ import http.client
 import json
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from tests.emulators.hub import free_port
+from tests.emulators.hub import LocalFront, free_port
 
 _HOP_HEADERS = ("host", "connection", "content-length", "transfer-encoding", "keep-alive", "date", "server")
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
 
 
 def _error_body(code, message):
@@ -40,8 +35,10 @@ def _error_body(code, message):
                                              "message": message}]}}).encode()
 
 
-class GcsSessionFront:
+class GcsSessionFront(LocalFront):
     """fake-gcs-server behind a front that keeps resumable sessions the way Cloud Storage does."""
+
+    thread_name = "gcs-session-front"
 
     def __init__(self, upstream):
         self.upstream = upstream.rstrip("/")
@@ -51,31 +48,6 @@ class GcsSessionFront:
         self.sessions = {}  # upload_id -> {"name", "held": int, "object": dict or None, "cancelled": bool}
         self.requests = []
         self._lock = threading.Lock()
-        self._server = None
-
-    @property
-    def endpoint(self):
-        """Base URL for STORAGE_EMULATOR_HOST / api_endpoint."""
-        return "http://127.0.0.1:%d" % self.port
-
-    def start(self):
-        """Start listening; returns self."""
-        self._server = _Server(("127.0.0.1", self.port), self._handler_class())
-        threading.Thread(target=self._server.serve_forever, name="gcs-session-front", daemon=True).start()
-        return self
-
-    def stop(self):
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def session_requests(self):
         """Recorded (method, path, Content-Range) of requests on upload sessions."""

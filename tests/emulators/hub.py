@@ -268,6 +268,43 @@ class _Front(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+class LocalFront:
+    """One handler class served on 127.0.0.1 in a daemon thread: ``start()``/``stop()`` or a context manager.
+
+    Subclasses set ``thread_name`` and ``port`` and give ``_handler_class()``; ``endpoint`` is the base URL."""
+
+    thread_name = "local-front"
+    port = None
+    _server = None
+
+    @property
+    def endpoint(self):
+        """The base URL (HF_ENDPOINT, STORAGE_EMULATOR_HOST, api_endpoint)."""
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        """Start listening; returns self."""
+        self._server = _Front(("127.0.0.1", self.port), self._handler_class())
+        threading.Thread(target=self._server.serve_forever, name=self.thread_name, daemon=True).start()
+        return self
+
+    def stop(self):
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _handler_class(self):
+        raise NotImplementedError
+
+
 def _gated_messages(repo_id, repo_type):
     kind = "dataset" if repo_type == "dataset" else "model"
     return (
@@ -554,7 +591,7 @@ class OlahHub:
         return Handler
 
 
-class HostileHub:
+class HostileHub(LocalFront):
     """A mirror at HF_ENDPOINT that answers like the Hub but lists the paths it is given, however they escape.
 
     Its answers follow huggingface.co's: ``GET /api/models/ORG/NAME/revision/REV`` gives ``{"id", "sha"}``;
@@ -562,37 +599,14 @@ class HostileHub:
     "oid"[, "lfs"]}``; ``GET /ORG/NAME/resolve/SHA/PATH`` the bytes with ``X-Repo-Commit``.
     """
 
+    thread_name = "hostile-hub"
+
     def __init__(self, repo_id, files, commit=None):
         self.repo_id = repo_id
         self.files = dict(files)  # path -> bytes
         self.commit = commit or hashlib.sha1(repr(sorted(files)).encode()).hexdigest()
         self.port = free_port()
         self.requests = []
-        self._server = None
-
-    @property
-    def endpoint(self):
-        """What HF_ENDPOINT / endpoint= should be."""
-        return "http://127.0.0.1:%d" % self.port
-
-    def start(self):
-        """Start listening; returns self."""
-        self._server = _Front(("127.0.0.1", self.port), self._handler_class())
-        threading.Thread(target=self._server.serve_forever, name="hostile-hub", daemon=True).start()
-        return self
-
-    def stop(self):
-        """Stop listening."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def file_requests(self):
         """Recorded requests for file bodies (resolve URLs)."""

@@ -3,6 +3,7 @@ hands each request to ``server.emulator.handle`` or, under /_emulator/, ``server
 Compute Engine and Cloud Quotas stand-ins a request log, faults armed by tests, opaque page tokens and the control
 API (``JsonApiEmulator``). Each API's own paths, resources and error bodies live in its backend."""
 
+import argparse
 import base64
 import json
 import re
@@ -268,6 +269,37 @@ class JsonApiEmulator:
             return {}
         with self._lock:
             return self.backend.control(method, name, body)
+
+
+class SeededJsonApiEmulator(JsonApiEmulator):
+    """A JsonApiEmulator whose backend starts from a data set: ``backend.seed(data)`` and ``control("GET",
+    "state")``. ``seed`` is a dict or the path of a JSON file."""
+
+    def __init__(self, backend, port=0, seed=None):
+        super().__init__(backend, port=port)
+        if seed is not None:
+            self.seed(seed)
+
+    def seed(self, data):
+        """Replace the state with a data set (a dict, or a path to a JSON file)."""
+        if isinstance(data, str):
+            with open(data, encoding="utf-8") as handle:
+                data = json.load(handle)
+        with self._lock:
+            self.backend.seed(data)
+
+    def state(self):
+        with self._lock:
+            return self.backend.control("GET", "state", {})
+
+
+def seeded_main(emulator_class, prog, description, argv=None):
+    """The command line of a seeded stand-in: ``--port`` and ``--seed``, then serve until signalled."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--seed", help="JSON data set to serve (see README.md)")
+    args = parser.parse_args(argv)
+    return serve_until_signalled(emulator_class(port=args.port, seed=args.seed))
 
 
 def serve_until_signalled(emulator):

@@ -1,13 +1,10 @@
 """The Cloud Quotas API v1 stand-in as a local HTTP server (see README.md)."""
 
-import json
-
-from ..json_api import JsonApiEmulator
-
+from ..json_api import SeededJsonApiEmulator
 from .backend import CloudQuotasBackend
 
 
-class CloudQuotasEmulator(JsonApiEmulator):
+class CloudQuotasEmulator(SeededJsonApiEmulator):
     """A local cloudquotas.googleapis.com v1 (REST): quotaInfos list and get.
 
     ``CloudQuotasEmulator(port=0, seed=None)``; ``url`` is ready for ``client_options={"api_endpoint": emu.url}``.
@@ -16,17 +13,7 @@ class CloudQuotasEmulator(JsonApiEmulator):
     name = "Cloud Quotas stand-in"
 
     def __init__(self, port=0, seed=None):
-        super().__init__(CloudQuotasBackend(), port=port)
-        if seed is not None:
-            self.seed(seed)
-
-    def seed(self, data):
-        """Replace the state with a data set (a dict, or a path to a JSON file)."""
-        if isinstance(data, str):
-            with open(data, encoding="utf-8") as handle:
-                data = json.load(handle)
-        with self._lock:
-            self.backend.seed(data)
+        super().__init__(CloudQuotasBackend(), port=port, seed=seed)
 
     def set_value(self, quota_id, value, service="compute.googleapis.com", **dimensions):
         """Set the value of a quota for exactly these dimensions (region=..., tpu_family=...); None removes it."""
@@ -37,7 +24,3 @@ class CloudQuotasEmulator(JsonApiEmulator):
         """Forget a quota: its get answers 404."""
         with self._lock:
             self.backend.remove(quota_id, service)
-
-    def state(self):
-        with self._lock:
-            return self.backend.control("GET", "state", {})

@@ -1,18 +1,13 @@
 """Run the Compute Engine stand-in: python -m tests.emulators.compute --port PORT [--seed FILE]."""
 
-import argparse
 import sys
 
-from ..json_api import serve_until_signalled
+from ..json_api import seeded_main
 from .server import ComputeEmulator
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.emulators.compute", description=__doc__)
-    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
-    parser.add_argument("--seed", help="JSON data set to serve (see README.md)")
-    args = parser.parse_args(argv)
-    return serve_until_signalled(ComputeEmulator(port=args.port, seed=args.seed))
+    return seeded_main(ComputeEmulator, "python -m tests.emulators.compute", __doc__, argv)
 
 
 if __name__ == "__main__":
