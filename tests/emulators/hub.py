@@ -259,6 +259,12 @@ def build_sandbox_repos(mirror_root):
 class _Front(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    poll_interval = 0.5  # serve_forever's default
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.active = 0  # requests read and not yet answered (a kept-alive connection waiting counts for none)
+        self.idle = threading.Condition()
 
     def handle_error(self, request, client_address):
         # A client that hangs up mid-body (a killed stager, a cancelled transfer) is routine here.
@@ -266,6 +272,29 @@ class _Front(ThreadingHTTPServer):
         if isinstance(exc, (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)):
             return
         super().handle_error(request, client_address)
+
+
+def _counting(handler_class, server):
+    """``handler_class`` that counts each request on ``server.active`` from its request line to its answer."""
+
+    class Counting(handler_class):
+        def parse_request(self):
+            self._counted = True
+            with server.idle:
+                server.active += 1
+            return super().parse_request()
+
+        def handle_one_request(self):
+            self._counted = False
+            try:
+                super().handle_one_request()
+            finally:
+                if self._counted:
+                    with server.idle:
+                        server.active -= 1
+                        server.idle.notify_all()
+
+    return Counting
 
 
 class LocalFront:
@@ -284,7 +313,8 @@ class LocalFront:
 
     def start(self):
         """Start listening; returns self."""
-        self._server = _Front(("127.0.0.1", self.port), self._handler_class())
+        self._server = _Front(("127.0.0.1", self.port), None)
+        self._server.RequestHandlerClass = _counting(self._handler_class(), self._server)
         threading.Thread(target=self._server.serve_forever, name=self.thread_name, daemon=True).start()
         return self
 
@@ -300,6 +330,20 @@ class LocalFront:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def wait_idle(self, timeout=30):
+        """Wait until no request is being handled, twice across one accept poll, so a request a killed client left
+        in flight (being handled, or waiting to be accepted) has been answered. Returns False on timeout."""
+        server = self._server
+        deadline = time.monotonic() + timeout
+        for _check in range(2):
+            with server.idle:
+                if not server.idle.wait_for(lambda: server.active == 0, max(0, deadline - time.monotonic())):
+                    return False
+            time.sleep(server.poll_interval)
+        with server.idle:
+            return server.active == 0 or server.idle.wait_for(lambda: server.active == 0,
+                                                              max(0, deadline - time.monotonic()))
 
     def _handler_class(self):
         raise NotImplementedError
