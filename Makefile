@@ -12,11 +12,13 @@ PYTEST_ARGS ?=
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/build/bin:$(PATH)
 
-.PHONY: help bootstrap sandbox test lint sanity unit integration changelog build clean
+.PHONY: help bootstrap kube sandbox test lint sanity unit integration changelog build clean
 
 help:
 	@echo "make sandbox   converge inventories/sandbox against the local emulators (twice) and summarise"
 	@echo "make test      lint, sanity, unit and integration tests (what CI runs)"
+	@echo "make kube      build the local control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok)"
+	@echo "               from the Go module proxy into ~/.cache/accelci/kube (once per machine and version)"
 	@echo "make unit | integration | lint | sanity | build | clean"
 
 $(BIN)/.installed: requirements.txt requirements/test.txt requirements/constraints.txt
@@ -36,18 +38,22 @@ $(HELM): $(BIN)/.installed scripts/install_helm.py
 
 bootstrap: $(BIN)/.installed $(COLLECTION_LINK) $(HELM)
 
-sandbox: bootstrap
+# Builds only what is missing (the cache key names the versions pinned in tools/kube and tools/kwok); needs Go.
+kube: $(BIN)/.installed
+	$(BIN)/python -m tests.emulators.kube.build
+
+sandbox: bootstrap kube
 	$(BIN)/python scripts/sandbox.py
 
 # pytest last, over the whole tests/ tree, so its summary line is the run's last word. pytest exits 5 when it
 # collects nothing; that fails the target on purpose.
-test: lint sanity bootstrap
+test: lint sanity bootstrap kube
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 unit: bootstrap
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-integration: bootstrap
+integration: bootstrap kube
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 lint: bootstrap

@@ -246,8 +246,10 @@ class _Operation:
 class GkeBackend:
     """State and request handling for the emulator; the HTTP server is a thin shell around ``handle``."""
 
-    def __init__(self, operation_seconds=0.2, state_file=None, clock=time.monotonic):
+    def __init__(self, operation_seconds=0.2, state_file=None, clock=time.monotonic, control_plane=None):
         self.operation_seconds = float(operation_seconds)
+        # (endpoint, base64 CA) of a local Kubernetes control plane that new clusters answer with, or None.
+        self.control_plane = control_plane
         self.state_file = state_file
         self._clock = clock
         self._skipped = 0.0  # seconds added by advance()
@@ -685,6 +687,10 @@ class GkeBackend:
         if cluster.HasField("workload_identity_config"):
             res.check_workload_pool(project, cluster.workload_identity_config, "cluster.workload_identity_config")
         res.fill_cluster_defaults(project, location, cluster, _now_rfc3339(), "/".join(key))
+        if self.control_plane:
+            cluster.endpoint, cluster.master_auth.cluster_ca_certificate = self.control_plane
+        else:
+            cluster.master_auth.cluster_ca_certificate = res.cluster_ca_certificate()
         if not cluster.node_pools and cluster.initial_node_count:
             default_pool = cluster.node_pools.add()
             default_pool.name = "default-pool"
@@ -1024,6 +1030,12 @@ class GkeBackend:
         self._complete(op, {"code": rpc_code("CANCELLED"), "message": "Operation was cancelled."}, cancelled=True)
         self._save()
         return empty_pb2.Empty()
+
+    def set_autoscaled_size(self, pool_key, per_zone):
+        """The cluster autoscaler resized a pool's instance groups (no API operation, as on GKE)."""
+        with self.lock:
+            self.node_counts[tuple(pool_key)] = int(per_zone)
+            self._save()
 
     # ----------------------------------------------------------------- quota
 

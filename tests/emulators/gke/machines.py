@@ -100,6 +100,26 @@ MACHINE_VCPUS = {
     "a3-highgpu-1g": 26, "a3-highgpu-2g": 52, "a3-highgpu-4g": 104, "a3-highgpu-8g": 208, "a3-megagpu-8g": 208,
     "a3-ultragpu-8g": 224, "a4-highgpu-8g": 224, "a4x-highgpu-4g": 140,
 }
+# Host vCPUs and memory (GiB) of TPU VMs and of GPU machines whose memory is not a multiple of their vCPUs
+# (Compute Engine machine-type and TPU VM pages; unverified where the docs give a range). Used for the allocatable
+# resources of the emulator's nodes.
+TPU_VM_SHAPES = {
+    "ct4p-hightpu-4t": (240, 407), "ct5lp-hightpu-1t": (24, 48), "ct5lp-hightpu-4t": (112, 192),
+    "ct5lp-hightpu-8t": (224, 384), "ct5l-hightpu-1t": (24, 48), "ct5l-hightpu-4t": (112, 192),
+    "ct5l-hightpu-8t": (224, 384), "ct5p-hightpu-4t": (208, 448), "ct6e-standard-1t": (44, 176),
+    "ct6e-standard-4t": (180, 720), "ct6e-standard-8t": (180, 1440), "tpu7x-standard-1t": (56, 240),
+    "tpu7x-standard-4t": (224, 960), "tpu7-standard-1t": (56, 240), "tpu7-standard-4t": (224, 960),
+}
+MACHINE_MEMORY_GIB = {
+    "e2-micro": 1, "e2-small": 2, "e2-medium": 4,
+    "a2-highgpu-1g": 85, "a2-highgpu-2g": 170, "a2-highgpu-4g": 340, "a2-highgpu-8g": 680, "a2-megagpu-16g": 1360,
+    "a2-ultragpu-1g": 170, "a2-ultragpu-2g": 340, "a2-ultragpu-4g": 680, "a2-ultragpu-8g": 1360,
+    "a3-highgpu-1g": 234, "a3-highgpu-2g": 468, "a3-highgpu-4g": 936, "a3-highgpu-8g": 1872,
+    "a3-megagpu-8g": 1872, "a3-ultragpu-8g": 2952, "a4-highgpu-8g": 3968, "a4x-highgpu-4g": 884,
+}
+# GiB per vCPU of the standard, highmem and highcpu shapes (n1: 3.75 for standard).
+_MEMORY_PER_VCPU = {"standard": 4.0, "highmem": 8.0, "highcpu": 1.0}
+
 # Families charged against the regional "CPUS" metric; every other family has its own "<FAMILY>_CPUS" metric
 # ("C2_CPUS" is quoted in GoogleCloudPlatform/k8s-config-connector 321; the accelerator families' names are
 # unverified). TPU VMs are charged as TPU chips only (unverified whether their host vCPUs count too).
@@ -119,8 +139,23 @@ def machine_vcpus(machine_type):
     """vCPUs of a machine type, or 0 when the emulator does not know the shape."""
     if machine_type in MACHINE_VCPUS:
         return MACHINE_VCPUS[machine_type]
+    if machine_type in TPU_VM_SHAPES:
+        return TPU_VM_SHAPES[machine_type][0]
     match = _TRAILING_VCPUS.match(machine_type or "")
     return int(match.group(1)) if match else 0
+
+
+def machine_memory_gib(machine_type):
+    """Memory of a machine type in GiB (4 GiB per vCPU for a shape the emulator does not know)."""
+    if machine_type in TPU_VM_SHAPES:
+        return TPU_VM_SHAPES[machine_type][1]
+    if machine_type in MACHINE_MEMORY_GIB:
+        return MACHINE_MEMORY_GIB[machine_type]
+    match = re.match(r"^([a-z0-9]+)-(standard|highmem|highcpu)-[0-9]+$", machine_type or "")
+    ratio = _MEMORY_PER_VCPU[match.group(2)] if match else 4.0
+    if match and match.group(1) == "n1" and match.group(2) == "standard":
+        ratio = 3.75
+    return machine_vcpus(machine_type) * ratio or 4
 
 
 def cpu_quota_metric(machine_type):

@@ -6,11 +6,18 @@ that does not fit the gang, a 7x slice without a workload policy) are returned a
 to put into the operation.
 """
 
+import base64
+import datetime
+import functools
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from google.cloud.container_v1 import types
 
 from .errors import invalid_argument
@@ -561,6 +568,21 @@ def fill_cluster_settings(project, cluster):
         cluster.monitoring_config.component_config.enable_components.append(
             types.MonitoringComponentConfig.Component.SYSTEM_COMPONENTS.value)
         cluster.monitoring_config.managed_prometheus_config.enabled = True
+
+
+@functools.lru_cache(maxsize=1)
+def cluster_ca_certificate():
+    """masterAuth.clusterCaCertificate of a cluster with no local control plane behind it: base64 of a real
+    self-signed CA certificate's PEM, as GKE returns (one per emulator process; nothing can connect to it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "emulated-cluster-ca")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode("ascii")
 
 
 def fill_cluster_defaults(project, location, cluster, created_at, endpoint_seed):

@@ -11,12 +11,27 @@ from .errors import ApiError
 class GkeEmulator:
     """A local container.googleapis.com v1 (REST) for tests.
 
-    ``GkeEmulator(port=0, operation_seconds=0.2, state_file=None)``; ``start()``/``stop()`` or use it as a context
-    manager; ``url`` is ``http://127.0.0.1:PORT``, ready for ``client_options={"api_endpoint": emu.url}``.
+    ``GkeEmulator(port=0, operation_seconds=0.2, state_file=None, kube=None, scale_down_seconds=10)``;
+    ``start()``/``stop()`` or use it as a context manager; ``url`` is ``http://127.0.0.1:PORT``, ready for
+    ``client_options={"api_endpoint": emu.url}``.
+
+    With ``kube`` (a running tests.emulators.kube.LocalControlPlane) clusters answer with its endpoint and CA, the
+    node pools' nodes appear in it as kwok nodes, and pending pods make autoscaled pools grow (nodes.py).
     """
 
-    def __init__(self, port=0, operation_seconds=0.2, state_file=None):
-        self.backend = GkeBackend(operation_seconds=operation_seconds, state_file=state_file)
+    def __init__(self, port=0, operation_seconds=0.2, state_file=None, kube=None, scale_down_seconds=10.0):
+        control_plane = (kube.endpoint, kube.ca_base64) if kube else None
+        self.backend = GkeBackend(operation_seconds=operation_seconds, state_file=state_file,
+                                  control_plane=control_plane)
+        self.kube = kube
+        self.nodes = self.autoscaler = None
+        self.node_errors = []  # the node loop's last failures (an API server that is stopping), for reports
+        self._node_round = threading.Lock()
+        if kube is not None:
+            from .nodes import NodeMirror, ScaleFromZero
+
+            self.nodes = NodeMirror(self.backend, kube)
+            self.autoscaler = ScaleFromZero(self.nodes, scale_down_seconds=scale_down_seconds)
         self._port = port
         self._server = None
         self._threads = []
@@ -35,6 +50,8 @@ class GkeEmulator:
                                  name="gke-emulator-http", daemon=True)
         ticker = threading.Thread(target=self._tick_loop, name="gke-emulator-ticker", daemon=True)
         self._threads = [serve, ticker]
+        if self.nodes is not None:
+            self._threads.append(threading.Thread(target=self._node_loop, name="gke-emulator-nodes", daemon=True))
         for thread in self._threads:
             thread.start()
         return self
@@ -64,6 +81,22 @@ class GkeEmulator:
             wait = self.backend.next_deadline()
             self._stopping.wait(0.5 if wait is None else min(0.5, wait + 0.001))
             self.backend.tick()
+
+    def _node_loop(self):
+        # Nodes follow the pools; the autoscaler acts on what the scheduler could not place.
+        while not self._stopping.wait(0.5):
+            try:
+                self.sync_nodes()
+            except Exception as exc:  # the API server may be stopping; the next round retries
+                self.node_errors.append(repr(exc))
+                del self.node_errors[:-20]
+
+    def sync_nodes(self):
+        """One round of the node mirror and the autoscaler (the background thread runs this twice a second)."""
+        with self._node_round:
+            self.nodes.sync()
+            if self.autoscaler.scale_up() or self.autoscaler.scale_down():
+                self.nodes.sync()
 
     @property
     def port(self):
