@@ -200,6 +200,10 @@ cluster:
     name: {description: Cluster name., type: str, returned: always}
     status: {description: GKE status., type: str, returned: when the cluster exists}
     endpoint: {description: Control plane address., type: str, returned: when the cluster exists}
+    cluster_ca_certificate:
+      description: The cluster's CA certificate (base64 PEM, C(masterAuth.clusterCaCertificate)); public.
+      type: str
+      returned: when the cluster exists
     workload_pool: {description: Workload identity pool., type: str, returned: always}
     addons: {description: Addon name to enabled., type: dict, returned: always}
     node_pools: {description: Names of the node pools., type: list, elements: str, returned: always}

@@ -53,6 +53,8 @@ def _summarize_cluster(cluster):
         "status": cluster.get("status"),
         "location": cluster.get("location"),
         "endpoint": cluster.get("endpoint"),
+        # Public: the CA that signs the API server's certificate (what a kubeconfig trusts).
+        "cluster_ca_certificate": (cluster.get("master_auth") or {}).get("cluster_ca_certificate"),
         "current_master_version": cluster.get("current_master_version"),
         "release_channel": (cluster.get("release_channel") or {}).get("channel"),
         "workload_pool": (cluster.get("workload_identity_config") or {}).get("workload_pool"),

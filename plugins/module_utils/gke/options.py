@@ -123,3 +123,15 @@ def cluster_argument_spec():
         )),
         **_WAIT
     )
+
+
+def kubeconfig_argument_spec():
+    """Options of gke_kubeconfig (everything but the connection options)."""
+    return dict(
+        cluster=dict(type="str", required=True),
+        location=dict(type="str", required=True),
+        path=dict(type="path"),
+        context=dict(type="str"),
+        endpoint=dict(type="str"),
+        cluster_ca_certificate=dict(type="str"),
+    )
