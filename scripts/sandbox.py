@@ -1,10 +1,14 @@
 """`make sandbox`: converge inventories/sandbox against local stand-ins, twice, and say what was made.
 
-Starts the GKE API emulator, fake-gcs-server and an olah Hugging Face mirror serving a small demo model, points
-the collection at them through environment variables, runs site.yml twice (the second run must change nothing),
-and prints the recaps, the GKE requests of the second run, and a summary of what exists.
+Starts a real Kubernetes control plane on loopback (tests/emulators/kube: kube-apiserver, controller-manager,
+scheduler, etcd, kwok nodes), the GKE API emulator wired to it (clusters answer with its endpoint and CA, node
+pools appear as nodes), fake-gcs-server and an olah Hugging Face mirror serving a small demo model; points the
+collection at them through environment variables, as a user's CI job would (the access token in
+GCP_ACCESS_TOKEN, which the control plane accepts as GKE accepts Google's); runs site.yml twice (the second run must
+change nothing), and prints the recaps, the GKE requests of the second run, and a summary of what exists.
 """
 
+import json
 import os
 import re
 import subprocess
@@ -19,10 +23,15 @@ from tests.emulators.cloudquotas import CloudQuotasEmulator  # noqa: E402
 from tests.emulators.compute import ComputeEmulator  # noqa: E402
 from tests.emulators.fake_gcs import FakeGcs  # noqa: E402
 from tests.emulators.gke import GkeEmulator  # noqa: E402
+from tests.emulators.gke.nodes import NODEPOOL_LABEL  # noqa: E402
 from tests.emulators.hub import OlahHub, build_sandbox_repos  # noqa: E402
+from tests.emulators.kube import LocalControlPlane  # noqa: E402
 
 SANDBOX_DIR = os.path.join(ROOT, "build", "sandbox")
-RENDER_DIR = os.path.join(SANDBOX_DIR, "rendered")
+# The sandbox operator's Google access token, and who the local API server takes it for (GKE maps a Google identity
+# with the Kubernetes Engine Admin role to full access). A made-up value: nothing outside this machine accepts it.
+SANDBOX_TOKEN = "ya29.sandbox-operator-token"
+SANDBOX_OPERATOR = ("operator@accelci-sandbox.iam.gserviceaccount.com", ("system:masters",))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 RECAP_RE = re.compile(r"^PLAY RECAP.*?(?=\Z)", re.S | re.M)
 
@@ -57,6 +66,45 @@ def print_estimate(env):
     print("Written to %s.json and %s.md" % (os.path.relpath(report, ROOT), os.path.relpath(report, ROOT)))
 
 
+def kube_version(kube):
+    from kubernetes import client
+
+    return client.VersionApi(kube.api_client()).get_code().git_version
+
+
+def print_kubernetes_summary(kube, gke, env):
+    """What the estate left in the control plane: namespaces, Helm releases, AutoscalingRunnerSets, nodes per pool."""
+    from kubernetes import client
+    from kubernetes.dynamic import DynamicClient
+
+    api = kube.api_client()
+    core = client.CoreV1Api(api)
+    print("\nKubernetes (%s):" % kube.server)
+    namespaces = [n.metadata.name for n in core.list_namespace().items]
+    print("  namespaces: %s" % ", ".join(sorted(namespaces)))
+    helm = subprocess.run(["helm", "list", "--all-namespaces", "--kubeconfig", kube.admin_kubeconfig, "-o", "json"],
+                          env=env, capture_output=True, text=True, check=False)
+    releases = json.loads(helm.stdout or "[]") if helm.returncode == 0 else []
+    print("  Helm releases:")
+    for release in releases:
+        print("    %-18s %-12s %-40s %s (revision %s)" % (release["name"], release["namespace"], release["chart"],
+                                                          release["status"], release["revision"]))
+    dynamic = DynamicClient(api)
+    runner_sets = dynamic.resources.get(api_version="actions.github.com/v1alpha1", kind="AutoscalingRunnerSet")
+    print("  AutoscalingRunnerSets:")
+    for item in runner_sets.get().items:
+        spec = item.spec
+        print("    %s/%-18s runners %s-%s, secret %s"
+              % (item.metadata.namespace, item.metadata.name, spec.minRunners, spec.maxRunners,
+                 spec.githubConfigSecret))
+    nodes = core.list_node(label_selector=NODEPOOL_LABEL).items
+    print("  nodes per node pool (kwok; accelerator pools scale from zero when a runner pod waits):")
+    pools = [pool["name"] for cluster in gke.state()["clusters"] for pool in cluster.get("nodePools", [])]
+    for pool in pools:
+        names = [n.metadata.name for n in nodes if n.metadata.labels.get(NODEPOOL_LABEL) == pool]
+        print("    %-16s %d node(s)%s" % (pool, len(names), (": " + ", ".join(names)) if names else ""))
+
+
 def gke_request_summary(requests):
     counts = Counter("%s %s" % (r["method"], re.sub(r"^/v1/projects/[^/]+/locations/[^/]+", "", r["path"]))
                      for r in requests)
@@ -75,7 +123,9 @@ def run_sandbox(mirror):
     # sandbox's data sets.
     compute = ComputeEmulator(seed=os.path.join(ROOT, "tests", "emulators", "compute", "sandbox.json"))
     quotas = CloudQuotasEmulator(seed=os.path.join(ROOT, "tests", "emulators", "cloudquotas", "sandbox.json"))
-    with GkeEmulator(operation_seconds=0.5) as gke, FakeGcs() as gcs, OlahHub(mirror) as hub, \
+    banner("Starting the local control plane and the stand-ins")
+    with LocalControlPlane(tokens={SANDBOX_TOKEN: SANDBOX_OPERATOR}) as kube, \
+            GkeEmulator(operation_seconds=0.5, kube=kube) as gke, FakeGcs() as gcs, OlahHub(mirror) as hub, \
             compute as compute, quotas as quotas:
         env = dict(os.environ)
         env.update({
@@ -86,11 +136,17 @@ def run_sandbox(mirror):
             "STORAGE_EMULATOR_HOST": gcs.endpoint,
             "HF_ENDPOINT": hub.endpoint,
             "HF_HUB_DISABLE_XET": "1",
-            "ACCELCI_RENDER_DIR": RENDER_DIR,
+            # The run's Google credentials: the kubeconfig's credential helper reads the token from here.
+            "GCP_ACCESS_TOKEN": SANDBOX_TOKEN,
+            # The kubeconfig the cluster role writes lives with the control plane it reaches, outside the repository.
+            "ACCELCI_KUBECONFIG_DIR": os.path.join(kube.dir, "kubeconfigs"),
             "PATH": os.path.join(ROOT, "build", "bin") + os.pathsep + os.environ.get("PATH", ""),
         })
-        print("GKE API emulator  %s\nfake-gcs-server   %s\nHugging Face hub  %s (olah, offline)\nrender dir        %s"
-              % (gke.url, gcs.endpoint, hub.endpoint, os.path.relpath(RENDER_DIR, ROOT)))
+        for name in ("KUBECONFIG", "K8S_AUTH_KUBECONFIG", "K8S_AUTH_CONTEXT"):
+            env.pop(name, None)  # the sandbox reaches its own cluster only
+        print("Kubernetes API    %s (kube-apiserver %s, kwok nodes)\nGKE API emulator  %s\nfake-gcs-server   %s\n"
+              "Hugging Face hub  %s (olah, offline)"
+              % (kube.server, kube_version(kube), gke.url, gcs.endpoint, hub.endpoint))
         print("Compute stand-in  %s\nCloud Quotas      %s" % (compute.url, quotas.url))
 
         first = converge(env, "First converge")
@@ -119,11 +175,7 @@ def run_sandbox(mirror):
             blobs = list(client.list_blobs(bucket.name))
             total = sum(b.size or 0 for b in blobs)
             print("\nBucket gs://%s: %d objects, %d bytes" % (bucket.name, len(blobs), total))
-        if os.path.isdir(RENDER_DIR):
-            print("\nRendered Kubernetes objects and Helm values (%s):" % os.path.relpath(RENDER_DIR, ROOT))
-            for base, _dirs, files in sorted(os.walk(RENDER_DIR)):
-                for name in sorted(files):
-                    print("  " + os.path.relpath(os.path.join(base, name), ROOT))
+        print_kubernetes_summary(kube, gke, env)
         if "changed=0" not in second or "failed=0" not in second:
             sys.exit("sandbox: the second converge changed something; it must not")
         print_estimate(env)

@@ -39,7 +39,8 @@ def assert_nothing_made(gke, gcs, tmp_path):
 def test_site_check_previews_a_new_estate_in_render_mode(tmp_path, stand_ins):
     gke, gcs = stand_ins
     run = run_playbook("site.yml", os.path.join(ROOT, "inventories", "sandbox"),
-                       env=environment(gke, gcs, tmp_path / "rendered"), extra_args=["--check"])
+                       env=environment(gke, gcs, tmp_path / "rendered"), extra_args=["--check"],
+                       extra_vars={"accelci_k8s_delivery": "render", "accelci_render_dir": str(tmp_path / "rendered")})
     assert run.rc == 0, run
     assert run.failed == 0 and run.changed > 0, run
     out = run.stdout
@@ -51,21 +52,29 @@ def test_site_check_previews_a_new_estate_in_render_mode(tmp_path, stand_ins):
     assert_nothing_made(gke, gcs, tmp_path)
 
 
-def test_site_check_previews_a_new_estate_in_apply_mode(tmp_path, stand_ins):
+@pytest.mark.parametrize("explicit_kubeconfig", [True, False], ids=["explicit-kubeconfig", "written-by-the-run"])
+def test_site_check_previews_a_new_estate_in_apply_mode(tmp_path, stand_ins, explicit_kubeconfig):
     gke, gcs = stand_ins
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: planned\n"
-        "clusters: [{name: planned, cluster: {server: '%s'}}]\n"
-        "contexts: [{name: planned, context: {cluster: planned, user: planned}}]\n"
-        "users: [{name: planned, user: {token: not-used}}]\n" % NOWHERE)
-    run = run_playbook("site.yml", os.path.join(ROOT, "inventories", "sandbox"),
-                       env=environment(gke, gcs, tmp_path / "rendered"), extra_args=["--check"],
-                       extra_vars={"accelci_k8s_delivery": "apply", "accelci_kubeconfig": str(kubeconfig)})
+    extra_vars = {"accelci_k8s_delivery": "apply"}
+    env = environment(gke, gcs, tmp_path / "rendered")
+    if explicit_kubeconfig:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: planned\n"
+            "clusters: [{name: planned, cluster: {server: '%s'}}]\n"
+            "contexts: [{name: planned, context: {cluster: planned, user: planned}}]\n"
+            "users: [{name: planned, user: {token: not-used}}]\n" % NOWHERE)
+        extra_vars["accelci_kubeconfig"] = str(kubeconfig)
+    else:
+        # The sandbox's own way: the cluster role would write the kubeconfig, but there is no cluster to reach yet.
+        env["ACCELCI_KUBECONFIG_DIR"] = str(tmp_path / "kubeconfigs")
+    run = run_playbook("site.yml", os.path.join(ROOT, "inventories", "sandbox"), env=env, extra_args=["--check"],
+                       extra_vars=extra_vars)
     assert run.rc == 0, run
     out = " ".join(run.stdout.split())
     assert ("cluster ci-runners does not exist yet; once it does, this step would create Namespace arc-runners, "
-            "ServiceAccount arc-runner, ConfigMap accelci-model-cache") in out
+            "ServiceAccount arc-runner, Role arc-runner-model-cache-reader, RoleBinding arc-runner-model-cache-reader, "
+            "ConfigMap accelci-model-cache") in out
     assert "Check mode: the cluster does not exist yet" in out
     assert "runs-on: sandbox-v6e-1 (install)" in out
     assert_nothing_made(gke, gcs, tmp_path)

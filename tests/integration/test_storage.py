@@ -135,7 +135,13 @@ def test_gcs_backend_end_to_end_and_backend_switch(tmp_path, gke, gcs):
     # namespaces, the same objects the arc role renders.
     assert sorted(objects) == ["_cluster/namespace-arc-runners.yaml", "_cluster/namespace-arc-systems.yaml",
                                "arc-runners/configmap-accelci-model-cache.yaml",
+                               "arc-runners/role-arc-runner-model-cache-reader.yaml",
+                               "arc-runners/rolebinding-arc-runner-model-cache-reader.yaml",
                                "arc-runners/serviceaccount-arc-runner.yaml"]
+    # The runners' identity may read the model cache's ConfigMap and nothing else (tests/kube tests it for real).
+    assert objects["arc-runners/role-arc-runner-model-cache-reader.yaml"]["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["accelci-model-cache"],
+         "verbs": ["get", "watch"]}]
     assert_valid(objects.values())
     for namespace in ("arc-runners", "arc-systems"):
         assert objects["_cluster/namespace-%s.yaml" % namespace] == {

@@ -19,6 +19,8 @@ NS = "/api/v1/namespaces/arc-runners"
 CONTROLLER_NS = "/api/v1/namespaces/arc-systems"
 SA = NS + "/serviceaccounts/arc-runner"
 CM = NS + "/configmaps/accelci-model-cache"
+ROLE = "/apis/rbac.authorization.k8s.io/v1/namespaces/arc-runners/roles/arc-runner-model-cache-reader"
+BINDING = "/apis/rbac.authorization.k8s.io/v1/namespaces/arc-runners/rolebindings/arc-runner-model-cache-reader"
 LABELS = {"app.kubernetes.io/managed-by": "accelci-runners", "app.kubernetes.io/component": "model-cache"}
 
 
@@ -35,9 +37,13 @@ def test_apply_mode_check_apply_repeat(tmp_path):
                                              + [answer("controller_namespace_applied")]))
         kube.route("GET " + NS, *([answer("namespace_not_found", 404)] * 2 + [answer("namespace_applied")]))
         kube.route("GET " + SA, *([answer("serviceaccount_not_found", 404)] * 2 + [answer("serviceaccount_applied")]))
+        kube.route("GET " + ROLE, *([answer("role_not_found", 404)] * 2 + [answer("role_applied")]))
+        kube.route("GET " + BINDING, *([answer("rolebinding_not_found", 404)] * 2 + [answer("rolebinding_applied")]))
         kube.route("PATCH " + CONTROLLER_NS, answer("controller_namespace_applied"))
         kube.route("PATCH " + NS, answer("namespace_applied"))
         kube.route("PATCH " + SA, answer("serviceaccount_applied"))
+        kube.route("PATCH " + ROLE, answer("role_applied"))
+        kube.route("PATCH " + BINDING, answer("rolebinding_applied"))
         kube.route("PATCH " + CM, answer("configmap_applied"))
         variables = estate(tmp_path / "unused")
         variables.update({"accelci_k8s_delivery": "apply", "accelci_kubeconfig": kube.kubeconfig(str(tmp_path))})
@@ -51,7 +57,7 @@ def test_apply_mode_check_apply_repeat(tmp_path):
         first = run_playbook("playbooks/storage.yml", inventory, env=env)
         assert first.rc == 0, first
         patches = [r for r in kube.requests if r["method"] == "PATCH"]
-        assert [r["path"] for r in patches] == [CONTROLLER_NS, NS, SA, CM]
+        assert [r["path"] for r in patches] == [CONTROLLER_NS, NS, SA, ROLE, BINDING, CM]
         for request in patches:
             assert request["query"] == {"fieldManager": "accelci-runners", "force": "false"}
             assert request["content_type"] == "application/apply-patch+yaml"
@@ -60,7 +66,14 @@ def test_apply_mode_check_apply_repeat(tmp_path):
                 "name": name, "labels": {"app.kubernetes.io/managed-by": "accelci-runners"}}}
         assert patches[2]["body"] == {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
                                       "metadata": {"name": "arc-runner", "namespace": "arc-runners", "labels": LABELS}}
-        assert patches[3]["body"] == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        assert patches[3]["body"] == {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "arc-runner-model-cache-reader", "namespace": "arc-runners", "labels": LABELS},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["accelci-model-cache"],
+                       "verbs": ["get", "watch"]}]}
+        assert patches[4]["body"]["subjects"] == [{"kind": "ServiceAccount", "name": "arc-runner",
+                                                   "namespace": "arc-runners"}]
+        assert patches[5]["body"] == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
             "name": "accelci-model-cache", "namespace": "arc-runners", "labels": LABELS}, "data": {
             "backend": "gcs", "location": "gs://acme-ci-models", "mount_path": "/models",
             "service_account": "arc-runner"}}
@@ -69,4 +82,4 @@ def test_apply_mode_check_apply_repeat(tmp_path):
         second = run_playbook("playbooks/storage.yml", inventory, env=env)
         assert second.rc == 0, second
         assert second.changed == 0, second
-        assert len(kube.calls("PATCH")) == 4  # none more
+        assert len(kube.calls("PATCH")) == 6  # none more

@@ -141,7 +141,9 @@ class ControllerManager(ReleaseManager):
         crd_delivery = K8sDelivery(self.module, params=dict(self.params, force_conflicts=True))
         changed = False
         for crd in self.chart_crds(helm):
-            outcome = crd_delivery.ensure(crd)
+            # spec.versions is an atomic list: a field dropped inside it (a printer column, a schema property)
+            # leaves the chart's CRD a subset of the live one, so the apply is always sent.
+            outcome = crd_delivery.ensure(crd, always_apply=True)
             changed |= outcome["changed"]
             summary["crds"].append(dict(name=crd["metadata"]["name"], changed=outcome["changed"]))
         return changed
@@ -173,8 +175,11 @@ class ControllerManager(ReleaseManager):
             changed = True
             diff_text = self.diff_text(helm, name, namespace, values)
             if not self.check_mode:
+                # The CRDs were applied server-side above (install or version change). helm 4 applies a chart's
+                # crds/ on install too, without forcing, so CRDs another version left behind (a reinstall, a
+                # downgrade) would conflict with ours: they have one owner, this module.
                 self.upgrade_install(helm, name, namespace, values, current,
-                                     create_namespace=self.params["create_namespace"])
+                                     create_namespace=self.params["create_namespace"], skip_crds=True)
         summary.update(action=action, reason=reason, installed_version=installed,
                        changed_values=values_delta(current_values, values) if current else [])
         result = dict(changed=changed, controller=summary,

@@ -24,6 +24,9 @@ from ansible_collections.accelci.runners.plugins.module_utils.helm.release impor
 from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import K8sDelivery
 
 RENDER_SUBDIR = "arc"
+# ARC's kinds whose objects carry finalizers only its controller removes (arc-contract: cleanup-protection).
+ARC_API_VERSION = "actions.github.com/v1alpha1"
+ARC_KINDS = ("AutoscalingRunnerSet", "EphemeralRunnerSet", "EphemeralRunner", "AutoscalingListener")
 
 
 def _values_path(render_dir, release):
@@ -119,14 +122,38 @@ class ReleaseManager(object):
             self.module.warn("helm diff failed, diff shows values only: %s" % exc.msg)
         return None
 
-    def upgrade_install(self, helm, release, namespace, values, current, create_namespace=False):
+    def upgrade_install(self, helm, release, namespace, values, current, create_namespace=False, skip_crds=False):
         """helm upgrade --install at the pinned version; a failed upgrade of a deployed release is rolled back."""
         helm.upgrade_install(release, self.chart_ref, namespace, values, version=self.params["version"],
+                             skip_crds=skip_crds,
                              wait=self.params["wait"], timeout=self.params["wait_timeout"],
                              create_namespace=create_namespace,
                              rollback_on_failure=self.params["rollback_on_failure"],
                              previous=rollback_target(current))
 
     def uninstall(self, helm, release, namespace):
-        """helm uninstall, waiting so the controller processes finalizers before the objects go."""
-        helm.uninstall(release, namespace, wait=True, timeout=self.params["wait_timeout"])
+        """helm uninstall, waiting so the controller processes finalizers before the objects go. When the wait
+        fails, the error names every ARC object still being deleted and the finalizer that holds it."""
+        try:
+            helm.uninstall(release, namespace, wait=True, timeout=self.params["wait_timeout"])
+        except HelmError as exc:
+            held = self.held_by_finalizers(namespace)
+            if held:
+                exc.msg = "%s. %s" % (exc.msg.rstrip("."), held)
+            raise
+
+    def held_by_finalizers(self, namespace):
+        """What keeps ARC objects in ``namespace`` from going, and the fix; "" when nothing does."""
+        lines = []
+        for kind in ARC_KINDS:
+            for name, finalizers, since in self.delivery.terminating(ARC_API_VERSION, kind, namespace):
+                if not finalizers:
+                    continue
+                lines.append("%s %s/%s is still being deleted: finalizer %s holds it (deleting since %s)"
+                             % (kind, namespace, name, ", ".join(finalizers), since))
+        if not lines:
+            return ""
+        return ("%s. Only the ARC controller removes these finalizers: check that it is running (scale sets must "
+                "be removed before the controller). If the controller is gone for good, remove a finalizer by "
+                "hand, e.g. kubectl patch autoscalingrunnerset NAME -n %s --type=merge "
+                "-p '{\"metadata\":{\"finalizers\":null}}'" % ("; ".join(lines), namespace))

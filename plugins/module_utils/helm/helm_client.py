@@ -333,12 +333,16 @@ class Helm(object):
     # -- changing state ----------------------------------------------------------------------------------------
 
     def upgrade_install(self, name, chart_ref, namespace, values, version=None, wait=True, timeout=600,
-                        create_namespace=False, rollback_on_failure=True, previous=None):
-        """helm upgrade --install; on failure roll back to the previous deployed revision when asked."""
+                        create_namespace=False, rollback_on_failure=True, previous=None, skip_crds=False):
+        """helm upgrade --install; on failure roll back to the previous deployed revision when asked.
+
+        ``skip_crds``: leave the chart's crds/ alone (the caller applies them itself)."""
         path = self.write_values_file(values)
         args = ["upgrade", name, chart_ref, "--install", "--namespace", namespace, "--values", path,
                 "--reset-values"]
         args += _version_args(chart_ref, version)
+        if skip_crds:
+            args.append("--skip-crds")
         if create_namespace:
             args.append("--create-namespace")
         args += self._wait_args(wait, timeout)

@@ -246,16 +246,19 @@ class K8sDelivery(object):
             if no_log_values is not None:
                 no_log_values.update(secret_values(manifest, public_keys))
 
-    def ensure(self, manifest, render_subdir="", secret=False, public_keys=()):
+    def ensure(self, manifest, render_subdir="", secret=False, public_keys=(), always_apply=False):
         """Make one object present as given. Returns dict(changed, diff, path (render) or object (apply), ...).
 
         ``public_keys``: Secret data keys that are identifiers, not secrets (see manifests.secret_values).
+        ``always_apply``: send the apply even when the comparison finds no difference, and tell ``changed`` by the
+        object's resourceVersion. For objects with atomic lists (a CRD's spec.versions), where a field removed
+        inside a list item leaves the desired object a subset of the live one.
         """
         _checked(manifest)
         self._protect(manifest, secret, public_keys)
         if self.delivery == "render":
             return self._render(manifest, render_subdir, secret)
-        return self._apply(manifest, secret)
+        return self._apply(manifest, secret, always_apply)
 
     def remove(self, api_version, kind, name, namespace=None, render_subdir=""):
         """Make one object absent (render: delete its file). Returns dict(changed, diff, path or object)."""
@@ -283,6 +286,24 @@ class K8sDelivery(object):
                 found.get("metadata", {}).pop("managedFields", None)
         if found is not None and kind == "Secret":
             found = mask_secret(found)
+        return found
+
+    def terminating(self, api_version, kind, namespace):
+        """[(name, finalizers, deletionTimestamp)] of the objects of a kind in ``namespace`` that are being deleted
+        (apply only; [] when the cluster does not serve the kind). For reporting what holds a deletion."""
+        if self.delivery != "apply":
+            return []
+        try:
+            resource = self.dynamic.resources.get(api_version=api_version, kind=kind)
+            items = self._call("list %s %s" % (api_version, kind), resource.get, namespace=namespace).to_dict()
+        except (ResourceNotFoundError, DynamicApiError):
+            return []
+        found = []
+        for item in items.get("items") or []:
+            metadata = item.get("metadata") or {}
+            if metadata.get("deletionTimestamp"):
+                found.append((metadata.get("name"), list(metadata.get("finalizers") or []),
+                              metadata["deletionTimestamp"]))
         return found
 
     # -- render -----------------------------------------------------------------------------------------------
@@ -412,7 +433,7 @@ class K8sDelivery(object):
         except DynamicApiError as exc:
             self._fail("Failed to apply %s: %s" % (object_ref(manifest), _api_error_text(exc)))
 
-    def _apply(self, manifest, secret):
+    def _apply(self, manifest, secret, always_apply=False):
         resource = self._resource(manifest)
         namespace = self._namespace_for(resource, manifest)
         desired = secret_as_data(manifest) if manifest.get("kind") == "Secret" else manifest
@@ -426,8 +447,12 @@ class K8sDelivery(object):
         changed = bool(differences or removals)
         before = project_onto(live, desired) if live is not None else None
         result_object = live
-        if changed and not self.check_mode:
+        if (changed or (always_apply and live is not None)) and not self.check_mode:
             result_object = self._server_side_apply(resource, manifest, desired, namespace)
+            if not changed:
+                version = (result_object.get("metadata") or {}).get("resourceVersion")
+                if version != (live.get("metadata") or {}).get("resourceVersion"):
+                    changed, differences = True, ["(fields inside an atomic list)"]
         if result_object is None:
             result_object = desired
         after = desired

@@ -76,7 +76,7 @@ class ObjectRecorder(object):
     def __init__(self, module, params=None):
         self.params = params
 
-    def ensure(self, manifest, render_subdir="", secret=False, public_keys=()):
+    def ensure(self, manifest, render_subdir="", secret=False, public_keys=(), always_apply=False):
         ObjectRecorder.ensured.append((manifest["kind"], manifest["metadata"]["name"], secret))
         return dict(changed=True, diff={}, object=manifest)
 
