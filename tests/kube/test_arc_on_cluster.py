@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 
 import pytest
@@ -15,6 +14,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 
+from tests.emulators.arc_controller import FINALIZER, ArcControllerStandIn
 from tests.integration.playbook_runner import ROOT
 from tests.kube.plays import run_tasks
 
@@ -23,7 +23,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.kube]
 CHARTS = os.path.join(ROOT, "tests", "fixtures", "charts")
 HELM_DIR = os.path.join(ROOT, "build", "bin")
 ENV = {"PATH": HELM_DIR + os.pathsep + os.environ["PATH"]}
-FINALIZER = "actions.github.com/cleanup-protection"
 SYSTEM_NODE = "test-system-node"
 
 
@@ -115,45 +114,6 @@ def test_controller_install_upgrade_failed_upgrade_rolls_back_and_uninstall(
         apps.read_namespaced_deployment("arc-gha-rs-controller", "helm-life")
     assert gone.value.status == 404
     assert "not found" in str(helm_history(control_plane, "arc", "helm-life"))
-
-
-class ArcControllerStandIn(threading.Thread):
-    """What ARC's controller does with its finalizer, while its Deployment exists: puts it on every
-    AutoscalingRunnerSet, and removes it from one being deleted once it has cleaned up."""
-
-    def __init__(self, kube_client, controller_namespace, runners_namespace):
-        super().__init__(daemon=True)
-        self.apps = client.AppsV1Api(kube_client)
-        self.runner_sets = DynamicClient(kube_client).resources.get(api_version="actions.github.com/v1alpha1",
-                                                                    kind="AutoscalingRunnerSet")
-        self.controller_namespace = controller_namespace
-        self.namespace = runners_namespace
-        self.stopping = threading.Event()
-        self.removed = []
-
-    def controller_running(self):
-        try:
-            return bool(self.apps.read_namespaced_deployment("arc-gha-rs-controller", self.controller_namespace)
-                        .status.available_replicas)
-        except ApiException:
-            return False
-
-    def run(self):
-        while not self.stopping.wait(0.3):
-            if not self.controller_running():
-                continue
-            for item in self.runner_sets.get(namespace=self.namespace).items:
-                finalizers = list(item.metadata.finalizers or [])
-                if item.metadata.deletionTimestamp and FINALIZER in finalizers:
-                    finalizers.remove(FINALIZER)
-                    self.removed.append(item.metadata.name)
-                elif not item.metadata.deletionTimestamp and FINALIZER not in finalizers:
-                    finalizers.append(FINALIZER)
-                else:
-                    continue
-                self.runner_sets.patch(name=item.metadata.name, namespace=self.namespace,
-                                       body={"metadata": {"finalizers": finalizers}},
-                                       content_type="application/merge-patch+json")
 
 
 def wait_for(predicate, timeout=30):

@@ -53,6 +53,11 @@ def _check_settings(result):
         raise InputError("accelci_arc.controller", "must be a mapping of arc_controller options")
 
 
+# The CustomResourceDefinitions the controller chart installs (one per ARC kind); teardown removes them last.
+ARC_CRDS = ("autoscalingrunnersets.actions.github.com", "ephemeralrunnersets.actions.github.com",
+            "ephemeralrunners.actions.github.com", "autoscalinglisteners.actions.github.com")
+
+
 def arc_settings(settings=None):
     """The estate's ``accelci_arc`` with every default filled in, plus the chart references the releases use.
 
@@ -62,7 +67,8 @@ def arc_settings(settings=None):
     controller_gitops_chart_ref / scale_set_gitops_chart_ref (always the OCI repository, for GitOps objects).
     It also carries defaults that are not accelci_arc keys, for roles that must not type them:
     github_secret_name (the estate's shared GitHub Secret), kubernetes_version (when the estate names none) and
-    scale_set_name_pattern (the names ARC accepts, for checks before anything runs).
+    scale_set_name_pattern (the names ARC accepts, for checks before anything runs) and crds (the names of ARC's
+    CustomResourceDefinitions, which teardown removes after the controller).
     Raises InputError naming ``accelci_arc.<key>`` for unknown keys, a version that is not a chart version, names
     Kubernetes or Helm would refuse, or a GitOps tool that is not supported.
     """
@@ -85,6 +91,7 @@ def arc_settings(settings=None):
         "github_secret_name": GITHUB_SECRET_NAME,
         "kubernetes_version": KUBERNETES_VERSION,
         "scale_set_name_pattern": SCALE_SET_NAME_PATTERN,
+        "crds": list(ARC_CRDS),
     }
     _check_settings(result)
     if result["gitops"] not in GITOPS_TOOLS:

@@ -103,6 +103,11 @@ def controller_service_account(release, service_account_name=None):
     return full[:63].rstrip("-")
 
 
+def controller_deployment_name(release):
+    """The controller Deployment's name: the chart's fullname, which is also its default service account name."""
+    return controller_service_account(release)
+
+
 def hooks_configmap_name(name):
     """The ConfigMap holding a scale set's hook scripts."""
     return "%s-accelci-hooks" % name

@@ -288,6 +288,26 @@ class K8sDelivery(object):
             found = mask_secret(found)
         return found
 
+    def list(self, api_version, kind, namespace=None, label_selector=None):
+        """The live objects of a kind (in ``namespace`` when given), as dicts without managedFields; [] when the
+        cluster does not serve the kind. Apply only; Secret values are masked. Never writes."""
+        if self.delivery != "apply":
+            return []
+        try:
+            resource = self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            return []
+        try:
+            items = self._call("list %s %s" % (api_version, kind), resource.get, namespace=namespace,
+                               label_selector=label_selector).to_dict()
+        except DynamicApiError as exc:
+            self._fail("Failed to list %s %s: %s" % (api_version, kind, _api_error_text(exc)))
+        found = []
+        for item in items.get("items") or []:
+            item.get("metadata", {}).pop("managedFields", None)
+            found.append(mask_secret(item) if kind == "Secret" else item)
+        return found
+
     def terminating(self, api_version, kind, namespace):
         """[(name, finalizers, deletionTimestamp)] of the objects of a kind in ``namespace`` that are being deleted
         (apply only; [] when the cluster does not serve the kind). For reporting what holds a deletion."""
@@ -469,6 +489,10 @@ class K8sDelivery(object):
             return dict(changed=False, object=None, diff=dict(before=None, after=None))
         if manifest["kind"] == "Secret":
             live = mask_secret(live)
+        if (live.get("metadata") or {}).get("deletionTimestamp"):
+            # Deleted by an earlier run and still finalizing: asking again changes nothing.
+            live["metadata"].pop("managedFields", None)
+            return dict(changed=False, object=live, terminating=True, diff=dict(before=None, after=None))
         if not self.check_mode:
             try:
                 self._call("delete %s" % object_ref(manifest), self.dynamic.delete, resource,
