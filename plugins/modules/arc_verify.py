@@ -22,6 +22,7 @@ description:
     registered the scale set with GitHub, its listener runs, the GitHub Secret has the keys the chart needs).
     TPU or GPU not available (no runner pod has waited for a node longer than O(pending_grace_seconds)).
     OOM errors (no runner container was OOM-killed).
+  - With O(github_token), that GitHub holds each scale set under the id the controller recorded.
   - Secret values are never read into the result (only the Secret's key names are compared).
 options:
   controller_release:
@@ -59,6 +60,20 @@ options:
           min_runners, max_runners).
         type: dict
         required: true
+  github_token:
+    description:
+      - A GitHub token (a PAT, or an App installation token) that may create runner registration tokens for the
+        scale sets' configuration URLs. With it, each scale set is also looked up in GitHub under the id the
+        controller recorded, as ARC's controller does (a registration token, then the Actions service).
+      - Without it that check is not made; the registration the controller recorded is still checked.
+    type: str
+    version_added: 0.1.0
+  github_api_url:
+    description:
+      - The GitHub REST API root. Defaults to V(https://api.github.com), or C(https://HOST/api/v3) for a GHES
+        configuration URL.
+    type: str
+    version_added: 0.1.0
   pending_grace_seconds:
     description:
       - How long a runner pod may wait for a node before the accelerator check fails. Accelerator nodes take minutes
@@ -140,6 +155,8 @@ def main():
         # (which carry more keys) can be passed as they are.
         scale_sets=dict(type="list", elements="dict", default=[]),
         pending_grace_seconds=dict(type="int", default=600),
+        github_token=dict(type="str", no_log=True),
+        github_api_url=dict(type="str"),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -155,7 +172,8 @@ def main():
             raise InputError("pending_grace_seconds", "must be 0 or more seconds, got %d" % params["pending_grace_seconds"])
         checks = run_runner_checks(K8sDelivery(module),
                                    dict(release=params["controller_release"], namespace=params["controller_namespace"]),
-                                   params["scale_sets"], pending_grace_seconds=params["pending_grace_seconds"])
+                                   params["scale_sets"], pending_grace_seconds=params["pending_grace_seconds"],
+                                   github_token=params["github_token"], github_api_url=params["github_api_url"])
     except AccelciError as exc:
         module.fail_json(**exc.fail_json_kwargs())
     module.exit_json(changed=False, checks=checks, failed_checks=sum(1 for c in checks if c["status"] == FAIL))

@@ -4,8 +4,9 @@ While the controller Deployment is available it does, for every AutoscalingRunne
 the real controller's reconciler does around GitHub (actions-runner-controller, controllers/actions.github.com):
 
 - puts the finalizer ``actions.github.com/cleanup-protection`` on it;
-- registers it with GitHub, which this stand-in plays by accepting every scale set: the controller then writes the
-  scale set's id in the annotation ``runner-scale-set-id`` (and its name in ``actions.github.com/runner-scale-set-name``);
+- registers it with GitHub (with ``github``, a ``GitHubStandIn``, there; otherwise it plays GitHub accepting every
+  scale set) and writes the scale set's id in the annotation ``runner-scale-set-id`` (and its name in
+  ``actions.github.com/runner-scale-set-name``);
 - creates its AutoscalingListener ``<name>-<hash of namespace>-listener`` in the controller's namespace, labelled
   ``actions.github.com/scale-set-name`` / ``-namespace``, and the listener's pod of the same name (kwok runs it);
 - when the scale set is being deleted, deletes its listener and then removes the finalizer.
@@ -39,7 +40,7 @@ class ArcControllerStandIn(threading.Thread):
     """Runs until ``stop()``; ``removed`` lists the scale sets whose finalizer it removed."""
 
     def __init__(self, api_client, controller_namespace, runners_namespace, deployment="arc-gha-rs-controller",
-                 version="0.14.2"):
+                 version="0.14.2", github=None):
         super().__init__(daemon=True)
         self.apps = client.AppsV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
@@ -53,6 +54,7 @@ class ArcControllerStandIn(threading.Thread):
         self.stopping = threading.Event()
         self.removed = []
         self.errors = []
+        self.github = github
         self._next_id = 1
 
     def stop(self):
@@ -92,9 +94,13 @@ class ArcControllerStandIn(threading.Thread):
                 finalizers.append(FINALIZER)
             patch = {"metadata": {"finalizers": finalizers}}
             if SCALE_SET_ID_ANNOTATION not in annotations:
-                patch["metadata"]["annotations"] = {SCALE_SET_ID_ANNOTATION: str(self._next_id),
-                                                    SCALE_SET_NAME_ANNOTATION: item.spec.runnerScaleSetName or meta.name}
-                self._next_id += 1
+                name = item.spec.runnerScaleSetName or meta.name
+                if self.github is not None:
+                    scale_set_id = self.github.register(item.spec.githubConfigUrl, name)
+                else:
+                    scale_set_id, self._next_id = self._next_id, self._next_id + 1
+                patch["metadata"]["annotations"] = {SCALE_SET_ID_ANNOTATION: str(scale_set_id),
+                                                    SCALE_SET_NAME_ANNOTATION: name}
             self._patch(meta, patch)
         self._ensure_listener(item)
 

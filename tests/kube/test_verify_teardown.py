@@ -14,6 +14,7 @@ from kubernetes.dynamic import DynamicClient
 
 from tests.emulators.arc_controller import ArcControllerStandIn
 from tests.emulators.estate import SANDBOX_TOKEN, LocalEstate
+from tests.emulators.github import GitHubStandIn
 from tests.integration.playbook_runner import ROOT, run_playbook
 
 pytestmark = [pytest.mark.integration, pytest.mark.kube]
@@ -21,6 +22,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.kube]
 INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
 CONFIRM = ["-e", "accelci_teardown_confirm=ci-runners"]
 LINE_RE = re.compile(r"^\s*(PASS|FAIL|SKIP)  (.*?): (.*)$", re.M)
+GITHUB_TOKEN = "ghp_kubetestonlynotarealtoken012345"
 SYSTEM_NAMESPACES = {"default", "kube-node-lease", "kube-public", "kube-system"}
 
 
@@ -54,7 +56,7 @@ def test_site_ends_with_one_summary_of_the_estate(estate):
     assert re.search(r"kubeconfig: \S+/accelci-sandbox_us-central1-b_ci-runners\.yaml", summary)
 
 
-def test_verify_fails_without_a_controller_that_registered_the_scale_sets_then_passes(estate):
+def test_verify_fails_without_a_controller_that_registered_the_scale_sets_then_passes(estate, tmp_path):
     local, api, _converged = estate
     before = run_playbook("playbooks/verify.yml", INVENTORY, env=local.env)
     assert before.rc != 0
@@ -68,12 +70,18 @@ def test_verify_fails_without_a_controller_that_registered_the_scale_sets_then_p
     # What a user does out of band (the inventory names an existing Secret), and what ARC's controller does.
     client.CoreV1Api(api).create_namespaced_secret("arc-runners", {
         "metadata": {"name": "accelci-github"}, "stringData": {"github_token": "ghp_sandboxonlynotarealtoken"}})
-    standin = ArcControllerStandIn(api, "arc-systems", "arc-runners")
-    standin.start()
-    try:
-        after = run_playbook("playbooks/verify.yml", INVENTORY, env=local.env)
-    finally:
-        standin.stop()
+    # With a GitHub token (from a vars file, as from a vault), each scale set is also looked up in GitHub.
+    with GitHubStandIn({GITHUB_TOKEN: ["repos/accelci-demo/runners-sandbox"]}) as github:
+        token_vars = tmp_path / "vault.yml"
+        token_vars.write_text(json.dumps({"accelci_verify_github_token": GITHUB_TOKEN,
+                                          "accelci_verify_github_api_url": github.url}))
+        standin = ArcControllerStandIn(api, "arc-systems", "arc-runners", github=github)
+        standin.start()
+        try:
+            after = run_playbook("playbooks/verify.yml", INVENTORY, env=local.env,
+                                 extra_args=["-e", "@%s" % token_vars])
+        finally:
+            standin.stop()
     assert after.rc == 0, after
     found = checks(after)
     assert statuses(found, "") and "FAIL" not in statuses(found, "")
@@ -83,6 +91,10 @@ def test_verify_fails_without_a_controller_that_registered_the_scale_sets_then_p
                    "scale set sandbox-l4-dind runners not picking up jobs?",
                    "model accelci-demo/tiny-diffusers@main", "model cache Kubernetes objects as declared"):
         assert statuses(found, prefix) == ["PASS"], (prefix, found)
+    for name in ("sandbox-v6e-1", "sandbox-l4-dind"):
+        (status, reason), = [found[c] for c in found if c.startswith("scale set %s registered with GitHub" % name)]
+        assert status == "PASS" and ", name %s, runner group Default" % name in reason
+    assert GITHUB_TOKEN not in after.stdout + after.stderr
     # fake-gcs-server keeps no IAM: said, not passed.
     assert statuses(found, "runner ServiceAccount arc-runners/arc-runner reads") == ["SKIP"]
     assert "ghp_sandboxonlynotarealtoken" not in after.stdout + after.stderr

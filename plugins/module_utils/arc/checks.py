@@ -16,6 +16,11 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.accelci.runners.plugins.module_utils._common.checks import failed, outcome, passed, skipped
+from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError
+from ansible_collections.accelci.runners.plugins.module_utils.arc.github_registration import (
+    GitHubRegistration,
+    GitHubRegistrationError,
+)
 from ansible_collections.accelci.runners.plugins.module_utils.arc.names import controller_deployment_name
 from ansible_collections.accelci.runners.plugins.module_utils.arc.release_manager import ARC_API_VERSION
 from ansible_collections.accelci.runners.plugins.module_utils.arc.values import runner_pod_summary
@@ -73,10 +78,15 @@ def _memory_limit(pod):
 class RunnerChecks(object):
     """The checks of one estate's runners. ``delivery`` is a K8sDelivery in apply mode."""
 
-    def __init__(self, delivery, pending_grace_seconds=600, now=None):
+    def __init__(self, delivery, pending_grace_seconds=600, now=None, github_token=None, github_api_url=None,
+                 github_factory=GitHubRegistration):
         self.delivery = delivery
         self.pending_grace_seconds = pending_grace_seconds
         self.now = now or datetime.datetime.utcnow()
+        self.github_token = github_token
+        self.github_api_url = github_api_url
+        self._github_factory = github_factory
+        self._github = {}
 
     # -- the controller -------------------------------------------------------------------------------------------
 
@@ -120,7 +130,41 @@ class RunnerChecks(object):
         checks.append(self._picking_up_jobs(expected, ars, controller_release, controller_namespace))
         checks.append(self._scheduled(expected, pods))
         checks.append(self._oom(expected, pods, live_pod))
+        if self.github_token:
+            checks.append(self._registered(expected, ars))
         return checks
+
+    def _registered(self, expected, ars):
+        """With a GitHub token: GitHub holds the scale set under the id the controller recorded, with its name."""
+        name = expected["name"]
+        spec = ars.get("spec") or {}
+        config_url = spec.get("githubConfigUrl") or ""
+        check = "scale set %s registered with GitHub (%s)" % (name, config_url)
+        scale_set_id = ((ars.get("metadata") or {}).get("annotations") or {}).get(REGISTERED_ANNOTATION)
+        if not scale_set_id:
+            return failed(check, "the controller recorded no scale set id (no %s annotation)" % REGISTERED_ANNOTATION,
+                          "the controller could not register it: read its log for the GitHub error")
+        try:
+            github = self._github.get(config_url)
+            if github is None:
+                github = self._github[config_url] = self._github_factory(config_url, self.github_token,
+                                                                         api_url=self.github_api_url)
+            found = github.scale_set(scale_set_id)
+        except (GitHubRegistrationError, AccelciError) as exc:
+            return failed(check, str(exc), "check the token given to verify.yml (accelci_verify_github_token) and "
+                                           "that GitHub is reachable from here")
+        if found is None:
+            return failed(check, "GitHub has no runner scale set %s (deleted there?)" % scale_set_id,
+                          "take the scale set out (state: absent) and converge it again, so the controller registers "
+                          "it anew")
+        wanted = spec.get("runnerScaleSetName") or name
+        if found.get("name") != wanted:
+            return failed(check, "GitHub's scale set %s is named %s, not %s" % (scale_set_id, found.get("name"), wanted),
+                          "the id belongs to another scale set: take this one out and converge it again")
+        labels = ", ".join(sorted(label.get("name", "") for label in found.get("labels") or []))
+        return passed(check, "id %s, name %s, runner group %s, labels %s" % (
+            scale_set_id, found.get("name"), found.get("runnerGroupName") or found.get("runnerGroupId") or "-",
+            labels or "-"))
 
     @staticmethod
     def _present(expected, ars):
@@ -276,9 +320,11 @@ def _volume_read_only(volume):
     return True
 
 
-def run_runner_checks(delivery, controller, scale_sets, pending_grace_seconds=600, now=None):
-    """All checks, controller first."""
-    checks = RunnerChecks(delivery, pending_grace_seconds=pending_grace_seconds, now=now)
+def run_runner_checks(delivery, controller, scale_sets, pending_grace_seconds=600, now=None, github_token=None,
+                      github_api_url=None):
+    """All checks, controller first; the GitHub registration check only with a token."""
+    checks = RunnerChecks(delivery, pending_grace_seconds=pending_grace_seconds, now=now, github_token=github_token,
+                          github_api_url=github_api_url)
     results = [checks.controller(controller["release"], controller["namespace"])]
     for expected in scale_sets:
         results.extend(checks.scale_set(expected, controller["release"], controller["namespace"]))
