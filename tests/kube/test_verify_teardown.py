@@ -204,3 +204,12 @@ def test_teardown_refuses_without_confirmation_checks_then_removes_all_but_the_b
     again = run_playbook("playbooks/teardown.yml", INVENTORY, env=local.env, extra_args=CONFIRM)
     assert again.rc == 0, again
     assert again.changed == 0, again
+
+    # verify.yml on what is left: every check still reported, the missing cluster a FAIL, the kept model a PASS.
+    left = run_playbook("playbooks/verify.yml", INVENTORY, env=local.env)
+    assert left.rc != 0
+    found = checks(left)
+    assert found["cluster ci-runners as declared (us-central1-b)"] == ("FAIL", "the cluster does not exist")
+    assert statuses(found, "node pool tpu-v6e-1 as declared") == ["FAIL"]
+    assert found["runners"] == ("SKIP", "the cluster does not exist, so there are no runners to check")
+    assert statuses(found, "model accelci-demo/tiny-diffusers@main") == ["PASS"]
