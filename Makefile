@@ -12,11 +12,12 @@ PYTEST_ARGS ?=
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(CURDIR)/build/bin:$(PATH)
 
-.PHONY: help bootstrap kube sandbox test lint sanity unit integration changelog release-changelog build ee docs clean
+.PHONY: help bootstrap kube sandbox molecule test lint sanity unit integration changelog release-changelog build ee docs clean
 
 help:
 	@echo "make sandbox   converge inventories/sandbox against the local emulators (twice) and summarise"
 	@echo "make test      lint, sanity, unit and integration tests (what CI runs)"
+	@echo "make molecule  every molecule scenario (molecule/: default, gpu, render), each against fresh stand-ins"
 	@echo "make kube      build the local control plane (kube-apiserver, controller-manager, scheduler, etcd, kwok)"
 	@echo "               from the Go module proxy into ~/.cache/accelci/kube (once per machine and version)"
 	@echo "make unit | integration | lint | sanity | clean"
@@ -49,6 +50,11 @@ kube: $(BIN)/.installed
 
 sandbox: bootstrap kube
 	$(BIN)/python scripts/sandbox.py
+
+# molecule test of each scenario with its own stand-ins (scripts/molecule.py); MOLECULE_SCENARIOS="gpu render" picks.
+MOLECULE_SCENARIOS ?=
+molecule: bootstrap kube
+	$(BIN)/python scripts/molecule.py $(MOLECULE_SCENARIOS)
 
 # pytest last, over the whole tests/ tree, so its summary line is the run's last word. pytest exits 5 when it
 # collects nothing; that fails the target on purpose.

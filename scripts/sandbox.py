@@ -13,25 +13,15 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from tests.emulators.cloudquotas import CloudQuotasEmulator  # noqa: E402
-from tests.emulators.compute import ComputeEmulator  # noqa: E402
-from tests.emulators.fake_gcs import FakeGcs  # noqa: E402
-from tests.emulators.gke import GkeEmulator  # noqa: E402
+from tests.emulators.estate import LocalEstate  # noqa: E402
 from tests.emulators.gke.nodes import NODEPOOL_LABEL  # noqa: E402
-from tests.emulators.hub import OlahHub, build_sandbox_repos  # noqa: E402
-from tests.emulators.kube import LocalControlPlane  # noqa: E402
 
 SANDBOX_DIR = os.path.join(ROOT, "build", "sandbox")
-# The sandbox operator's Google access token, and who the local API server takes it for (GKE maps a Google identity
-# with the Kubernetes Engine Admin role to full access). A made-up value: nothing outside this machine accepts it.
-SANDBOX_TOKEN = "ya29.sandbox-operator-token"
-SANDBOX_OPERATOR = ("operator@accelci-sandbox.iam.gserviceaccount.com", ("system:masters",))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 RECAP_RE = re.compile(r"^PLAY RECAP.*?(?=\Z)", re.S | re.M)
 
@@ -112,38 +102,18 @@ def gke_request_summary(requests):
 
 
 def main():
-    os.makedirs(SANDBOX_DIR, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="hub-", dir=SANDBOX_DIR) as mirror:
-        build_sandbox_repos(mirror)
-        run_sandbox(mirror)
+    run_sandbox()
 
 
-def run_sandbox(mirror):
-    # The capacity preflight reads quotas and zones from the Compute and Cloud Quotas stand-ins, seeded with the
-    # sandbox's data sets.
-    compute = ComputeEmulator(seed=os.path.join(ROOT, "tests", "emulators", "compute", "sandbox.json"))
-    quotas = CloudQuotasEmulator(seed=os.path.join(ROOT, "tests", "emulators", "cloudquotas", "sandbox.json"))
+def run_sandbox():
+    # The stand-ins (tests/emulators/estate.py): the control plane, the GKE emulator wired to it, fake-gcs-server,
+    # olah serving the demo model, and the Compute and Cloud Quotas stand-ins the capacity preflight reads, seeded
+    # with the sandbox's data sets. The environment points the collection at them.
     banner("Starting the local control plane and the stand-ins")
-    with LocalControlPlane(tokens={SANDBOX_TOKEN: SANDBOX_OPERATOR}) as kube, \
-            GkeEmulator(operation_seconds=0.5, kube=kube) as gke, FakeGcs() as gcs, OlahHub(mirror) as hub, \
-            compute as compute, quotas as quotas:
-        env = dict(os.environ)
-        env.update({
-            "ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-            "ACCELCI_GKE_API_ENDPOINT": gke.url,
-            "ACCELCI_COMPUTE_API_ENDPOINT": compute.url,
-            "ACCELCI_CLOUDQUOTAS_API_ENDPOINT": quotas.url,
-            "STORAGE_EMULATOR_HOST": gcs.endpoint,
-            "HF_ENDPOINT": hub.endpoint,
-            "HF_HUB_DISABLE_XET": "1",
-            # The run's Google credentials: the kubeconfig's credential helper reads the token from here.
-            "GCP_ACCESS_TOKEN": SANDBOX_TOKEN,
-            # The kubeconfig the cluster role writes lives with the control plane it reaches, outside the repository.
-            "ACCELCI_KUBECONFIG_DIR": os.path.join(kube.dir, "kubeconfigs"),
-            "PATH": os.path.join(ROOT, "build", "bin") + os.pathsep + os.environ.get("PATH", ""),
-        })
-        for name in ("KUBECONFIG", "K8S_AUTH_KUBECONFIG", "K8S_AUTH_CONTEXT"):
-            env.pop(name, None)  # the sandbox reaches its own cluster only
+    with LocalEstate(SANDBOX_DIR) as estate:
+        kube, gke, gcs, hub, compute, quotas = estate.kube, estate.gke, estate.gcs, estate.hub, estate.compute, \
+            estate.quotas
+        env = estate.env
         print("Kubernetes API    %s (kube-apiserver %s, kwok nodes)\nGKE API emulator  %s\nfake-gcs-server   %s\n"
               "Hugging Face hub  %s (olah, offline)"
               % (kube.server, kube_version(kube), gke.url, gcs.endpoint, hub.endpoint))
