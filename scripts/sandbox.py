@@ -1,11 +1,16 @@
-"""`make sandbox`: converge inventories/sandbox against local stand-ins, twice, and say what was made.
+"""`make sandbox`: converge inventories/sandbox against local stand-ins, twice, verify it, say what was made, then
+tear it down.
 
 Starts a real Kubernetes control plane on loopback (tests/emulators/kube: kube-apiserver, controller-manager,
 scheduler, etcd, kwok nodes), the GKE API emulator wired to it (clusters answer with its endpoint and CA, node
 pools appear as nodes), fake-gcs-server and an olah Hugging Face mirror serving a small demo model; points the
 collection at them through environment variables, as a user's CI job would (the access token in
-GCP_ACCESS_TOKEN, which the control plane accepts as GKE accepts Google's); runs site.yml twice (the second run must
-change nothing), and prints the recaps, the GKE requests of the second run, and a summary of what exists.
+GCP_ACCESS_TOKEN, which the control plane accepts as GKE accepts Google's); creates the GitHub Secret the inventory
+names, as an operator does out of band; runs site.yml twice (the second run must change nothing) with a stand-in
+for ARC's controller registering the scale sets (tests/emulators/arc_controller.py: the real one needs GitHub);
+runs playbooks/verify.yml (every check must pass or be skipped); prints the recaps, the GKE requests of the second
+run, a summary of what exists and the cost estimate; then runs playbooks/teardown.yml in check mode, for real and
+again (the last must change nothing) and shows what is left: the kept bucket only.
 """
 
 import json
@@ -18,6 +23,7 @@ from collections import Counter
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from tests.emulators.arc_controller import ArcControllerStandIn  # noqa: E402
 from tests.emulators.estate import LocalEstate  # noqa: E402
 from tests.emulators.gke.nodes import NODEPOOL_LABEL  # noqa: E402
 
@@ -30,15 +36,57 @@ def banner(text):
     print("\n" + "=" * 100 + "\n" + text + "\n" + "=" * 100, flush=True)
 
 
-def converge(env, label):
-    banner("%s: ansible-playbook -i inventories/sandbox site.yml" % label)
-    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "inventories/sandbox", "site.yml"], cwd=ROOT, env=env,
+def run_playbook(env, label, playbook, *args, quiet=False):
+    """ansible-playbook on the sandbox inventory; exits on failure. Returns (output, recap)."""
+    banner("%s: ansible-playbook -i inventories/sandbox %s" % (label, " ".join((playbook,) + args)))
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "inventories/sandbox", playbook] + list(args), cwd=ROOT, env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
-    sys.stdout.write(proc.stdout)
+    match = RECAP_RE.search(proc.stdout)
+    recap = match.group(0).strip() if match else "(no recap)"
+    sys.stdout.write(recap + "\n" if quiet and proc.returncode == 0 else proc.stdout)
     if proc.returncode != 0:
         sys.exit("sandbox: %s failed (rc=%d)" % (label, proc.returncode))
-    match = RECAP_RE.search(proc.stdout)
-    return match.group(0).strip() if match else "(no recap)"
+    return proc.stdout, recap
+
+
+def converge(env, label):
+    return run_playbook(env, label, "site.yml")[1]
+
+
+def verify(env):
+    """playbooks/verify.yml: its check lines (the full output only when it fails)."""
+    output, _recap = run_playbook(env, "Verify", "playbooks/verify.yml", quiet=True)
+    print("\n".join(line.strip() for line in output.splitlines()
+                    if re.match(r"^\s+(PASS|FAIL|SKIP)  |^\s+fix: |^\s+\d+ checks: ", line)))
+
+
+def teardown(env, kube, gke, gcs):
+    """playbooks/teardown.yml in check mode, for real, and again; then what is left."""
+    confirm = ("-e", "accelci_teardown_confirm=ci-runners")
+    _output, checked = run_playbook(env, "Teardown, check mode", "playbooks/teardown.yml", *confirm, "--check",
+                                    quiet=True)
+    output, removed = run_playbook(env, "Teardown", "playbooks/teardown.yml", *confirm, quiet=True)
+    print("\n".join(line.strip() for line in output.splitlines()
+                    if line.startswith(("TASK [accelci", "changed: ")) or "Kept bucket" in line))
+    _output, again = run_playbook(env, "Teardown again (must change nothing)", "playbooks/teardown.yml", *confirm,
+                                  quiet=True)
+    banner("What is left after teardown")
+    from kubernetes import client
+
+    api = kube.api_client()
+    namespaces = [n.metadata.name for n in client.CoreV1Api(api).list_namespace().items]
+    crds = [c.metadata.name for c in client.ApiextensionsV1Api(api).list_custom_resource_definition().items]
+    print("Kubernetes namespaces: %s (the control plane's own)" % ", ".join(sorted(namespaces)))
+    print("CustomResourceDefinitions: %s" % (", ".join(crds) or "none"))
+    print("GKE clusters: %s" % (", ".join(c["name"] for c in gke.state()["clusters"]) or "none"))
+    storage = gcs.client()
+    for bucket in storage.list_buckets():
+        blobs = list(storage.list_blobs(bucket.name))
+        print("Bucket gs://%s kept: %d objects, %d bytes (delete it with -e accelci_teardown_delete_model_cache=true)"
+              % (bucket.name, len(blobs), sum(b.size or 0 for b in blobs)))
+    print("\nTeardown --check:\n%s\n\nTeardown:\n%s\n\nTeardown again:\n%s" % (checked, removed, again))
+    if "changed=0" not in again or "failed=0" not in again:
+        sys.exit("sandbox: the second teardown changed something; it must not")
 
 
 def print_estimate(env):
@@ -119,10 +167,16 @@ def run_sandbox():
               % (kube.server, kube_version(kube), gke.url, gcs.endpoint, hub.endpoint))
         print("Compute stand-in  %s\nCloud Quotas      %s" % (compute.url, quotas.url))
 
+        # What an operator creates out of band: the inventory names an existing Secret (accelci_github).
+        estate.create_github_secret()
         first = converge(env, "First converge")
+        # ARC's controller, once its CRDs exist: registers each scale set, starts its listener, owns its finalizer.
+        controller = ArcControllerStandIn(kube.api_client(), "arc-systems", "arc-runners")
+        controller.start()
         gke.clear_requests()
         second = converge(env, "Second converge (must change nothing)")
         second_requests = gke.requests()
+        verify(env)
 
         banner("Summary")
         print("First converge:\n" + first)
@@ -149,6 +203,8 @@ def run_sandbox():
         if "changed=0" not in second or "failed=0" not in second:
             sys.exit("sandbox: the second converge changed something; it must not")
         print_estimate(env)
+        teardown(env, kube, gke, gcs)
+        controller.stop()
 
 
 if __name__ == "__main__":
