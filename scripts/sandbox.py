@@ -66,6 +66,7 @@ def teardown(env, kube, gke, gcs):
     _output, checked = run_playbook(env, "Teardown, check mode", "playbooks/teardown.yml", *confirm, "--check",
                                     quiet=True)
     output, removed = run_playbook(env, "Teardown", "playbooks/teardown.yml", *confirm, quiet=True)
+    print("What it did, in order:")
     print("\n".join(line.strip() for line in output.splitlines()
                     if line.startswith(("TASK [accelci", "changed: ")) or "Kept bucket" in line))
     _output, again = run_playbook(env, "Teardown again (must change nothing)", "playbooks/teardown.yml", *confirm,
