@@ -140,7 +140,7 @@ failed_checks:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.checks import FAIL
+from ansible_collections.accelci.runners.plugins.module_utils._common.checks import checks_result
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, InputError
 from ansible_collections.accelci.runners.plugins.module_utils.arc.checks import run_runner_checks
 from ansible_collections.accelci.runners.plugins.module_utils.k8s.delivery_manager import K8sDelivery, kubernetes_argument_spec
@@ -176,7 +176,7 @@ def main():
                                    github_token=params["github_token"], github_api_url=params["github_api_url"])
     except AccelciError as exc:
         module.fail_json(**exc.fail_json_kwargs())
-    module.exit_json(changed=False, checks=checks, failed_checks=sum(1 for c in checks if c["status"] == FAIL))
+    module.exit_json(**checks_result(checks))
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ failed_checks:
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 
-from ansible_collections.accelci.runners.plugins.module_utils._common.checks import FAIL
+from ansible_collections.accelci.runners.plugins.module_utils._common.checks import checks_result
 from ansible_collections.accelci.runners.plugins.module_utils._common.errors import AccelciError, InputError
 from ansible_collections.accelci.runners.plugins.module_utils.gcp.module import gcp_argument_spec
 from ansible_collections.accelci.runners.plugins.module_utils.models.cache_check import check_models
@@ -123,7 +123,7 @@ def main():
         checks = check_models(store, params["models"])
     except AccelciError as exc:
         module.fail_json(**exc.fail_json_kwargs())
-    module.exit_json(changed=False, checks=checks, failed_checks=sum(1 for c in checks if c["status"] == FAIL))
+    module.exit_json(**checks_result(checks))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
   ``{"message": "Resource not accessible by personal access token"}``, an unknown scope 404 ``{"message": "Not Found"}``
   (GitHub's REST answers);
 - ``POST /actions/runner-registration`` with ``Authorization: RemoteAuth <registration token>`` and
-  ``{"url": config URL, "runner_event": "register"}``: ``{"url": <Actions service URL>, "token": <admin token>}``;
+  ``{"url": config URL, "runner_event": "register"}``: 200 ``{"url": <Actions service URL>, "token": <admin token>}``;
+  a registration token it did not issue (or one for another scope) gets 404 ``{"message": "Not Found"}``, as GitHub
+  answers an expired registration token there (what runner users report for this endpoint);
 - ``GET /actions-service/_apis/runtime/runnerscalesets/<id>`` with the admin token: the scale set
   (``id``, ``name``, ``runnerGroupId``, ``runnerGroupName``, ``labels`` of ``{"type", "name"}``), or 404.
 
@@ -19,9 +21,8 @@ import re
 import secrets
 import threading
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler
 
-from tests.emulators.json_api import HOST, LoopbackServer
+from tests.emulators.json_api import HOST, JsonHandler, LoopbackServer
 
 SERVICE_PREFIX = "/actions-service/"
 _SCOPE_RE = re.compile(r"^/(repos/[^/]+/[^/]+|orgs/[^/]+|enterprises/[^/]+)/actions/runners/registration-token$")
@@ -36,17 +37,8 @@ def scope_of(config_url):
     return "repos/%s/%s" % (parts[0], parts[1]) if len(parts) == 2 else "orgs/%s" % parts[0]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format, *args):  # noqa: A002 - signature fixed by BaseHTTPRequestHandler
-        """Quiet: the request log is the record."""
-
-    def do_GET(self):
-        self._serve()
-
-    def do_POST(self):
-        self._serve()
+class _Handler(JsonHandler):
+    """JsonHandler's shell; GitHub's answers depend on the Authorization header, which it passes on."""
 
     def _serve(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -124,7 +116,8 @@ class GitHubStandIn:
             request = json.loads(body or b"{}")
             if registration not in self._registration or scope_of(request.get("url", "https://x/x")) != \
                     self._registration[registration]:
-                return 401, {"message": "Bad credentials"}
+                # GitHub answers an unknown or expired registration token here with 404, not 401.
+                return 404, {"message": "Not Found"}
             admin = secrets.token_hex(20)
             self._admin.add(admin)
             return 200, {"url": self.url + SERVICE_PREFIX, "token": admin, "token_schema": "OAuthAccessToken"}

@@ -35,3 +35,8 @@ def outcome(check, problems, reason, fix):
     if problems:
         return failed(check, "; ".join(problems), fix)
     return passed(check, reason)
+
+
+def checks_result(checks):
+    """The result of a module that only checks: nothing changed, the checks, and how many failed."""
+    return dict(changed=False, checks=checks, failed_checks=sum(1 for c in checks if c["status"] == FAIL))
